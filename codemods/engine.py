@@ -1,0 +1,148 @@
+"""Applies codemods to source bytes: read once, parse at most once, verify like ruff.
+
+For one file and a list of codemods:
+
+1. codemods whose ``NEEDLES`` do not occur in the raw bytes are dropped; with none
+   left the file is never parsed (parsing is ~10 ms a file, needles are ~µs);
+2. the bytes are parsed once (LibCST honours PEP 263 cookies, BOM and CRLF, and
+   ``Module.bytes`` gives them back exactly), and every remaining codemod
+   transforms that one tree in turn;
+3. a result that differs is re-parsed and compiled, then transformed again: a fix
+   that breaks syntax, or that a second run would change further, is discarded
+   and the file reported as an error. Nothing here writes files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import libcst as cst
+from libcst.codemod import CodemodContext, SkipFile
+
+from codemods.base import Change, RunnerCodemod, Skip
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+GENERATED_MARKER = b"@" + b"generated"  # split so this file is not itself "generated"
+_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules"})
+
+Status = Literal["changed", "unchanged", "skipped", "error"]
+
+
+@dataclass(frozen=True)
+class CodemodCall:
+    """One codemod with its resolved options."""
+
+    codemod: type[RunnerCodemod]
+    options: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    status: Status
+    before: bytes
+    after: bytes
+    parsed: bool = False
+    changes: list[Change] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    reason: str = ""  # why a file was skipped or errored as a whole
+
+
+def _file_level_reason(source: bytes) -> str:
+    if len(source) > MAX_FILE_BYTES:
+        return f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"
+    if GENERATED_MARKER in source[:2048]:
+        return "generated file (has an @generated marker)"
+    if b"\x00" in source:
+        return "binary content (NUL byte)"
+    return ""
+
+
+def _parse(source: bytes) -> cst.Module | str:
+    """The module, or the reason it cannot be parsed."""
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as err:
+        return f"does not parse as Python 3 (line {err.raw_line}: {err.message})"
+    except (UnicodeDecodeError, LookupError, SyntaxError) as err:
+        return f"cannot be decoded: {err}"
+
+
+def _transform(
+    tree: cst.Module, calls: Sequence[CodemodCall], path: str
+) -> tuple[cst.Module, list[Change], list[Skip]]:
+    changes: list[Change] = []
+    skips: list[Skip] = []
+    for call in calls:
+        command = call.codemod(CodemodContext(filename=path), **call.options)
+        try:
+            tree = command.transform_module(tree)
+        except SkipFile:
+            # The command recorded why; its partial work is discarded.
+            skips.extend(command.report.skips)
+            continue
+        changes.extend(command.report.changes)
+        skips.extend(command.report.skips)
+    return tree, changes, skips
+
+
+def apply_codemods(source: bytes, calls: Sequence[CodemodCall], path: str) -> FileOutcome:
+    """Run ``calls`` on one file's bytes and say what happened; never raises on bad input."""
+    active = [c for c in calls if any(n in source for n in c.codemod.NEEDLES)]
+    if not active:
+        return FileOutcome(path, "unchanged", source, source)
+    reason = _file_level_reason(source)
+    if reason:
+        return FileOutcome(path, "skipped", source, source, reason=reason)
+    parsed = _parse(source)
+    if isinstance(parsed, str):
+        return FileOutcome(path, "skipped", source, source, reason=parsed)
+
+    try:
+        tree, changes, skips = _transform(parsed, active, path)
+    except Exception as err:  # a codemod bug must not take the whole run down
+        return FileOutcome(
+            path, "error", source, source, parsed=True, reason=f"codemod crashed: {err!r}"
+        )
+    after = tree.bytes
+    outcome = FileOutcome(path, "unchanged", source, source, True, changes, skips)
+    if after == source:
+        return outcome
+
+    problem = _verify(after, active, path)
+    if problem:
+        outcome.status, outcome.reason = "error", f"{problem}; the change was not kept"
+        return outcome
+    outcome.status, outcome.after = "changed", after
+    return outcome
+
+
+def _verify(after: bytes, calls: Sequence[CodemodCall], path: str) -> str:
+    """Empty when ``after`` compiles and a second pass leaves it unchanged."""
+    try:
+        compile(after, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as err:
+        return f"the rewrite does not compile ({err})"
+    reparsed = _parse(after)
+    if isinstance(reparsed, str):
+        return f"the rewrite does not re-parse ({reparsed})"
+    again, _, _ = _transform(reparsed, calls, path)
+    if again.bytes != after:
+        return "the rewrite is not idempotent (a second pass changes it again)"
+    return ""
+
+
+def iter_python_files(root: Path) -> Iterator[Path]:
+    """``root`` itself if a file, else every ``*.py`` below it in sorted order."""
+    if root.is_file():
+        yield root
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED_DIRS)
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                yield Path(dirpath) / name
