@@ -1,0 +1,137 @@
+"""Tracker transitions as byte-span edits: only the bytes meant to change change.
+
+Each transition takes a parsed :class:`Blueprint` and returns the new file bytes:
+checkbox marks flip in place, tracker values are replaced within their spans,
+a BLOCKER line is added or removed whole, and the Immediate Next Action block
+is re-rendered. Every other byte, encoding oddities included, is copied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from runner.blueprint.model import Blueprint, Checkbox, Task, encode
+from runner.templating import render
+
+
+@dataclass(frozen=True)
+class Edit:
+    start: int
+    end: int
+    replacement: bytes
+
+
+def apply_edits(source: bytes, edits: Iterable[Edit]) -> bytes:
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        if after.start < before.end:
+            raise ValueError(f"overlapping edits at bytes {before.start} and {after.start}")
+    out: list[bytes] = []
+    cursor = 0
+    for edit in ordered:
+        out.append(source[cursor : edit.start])
+        out.append(edit.replacement)
+        cursor = edit.end
+    out.append(source[cursor:])
+    return b"".join(out)
+
+
+def _marks(items: Iterable[Checkbox], checked: bool) -> list[Edit]:
+    mark = b"x" if checked else b" "
+    # Keep an existing 'X' when checking: it is already checked, nothing to change.
+    return [Edit(i.mark_offset, i.mark_offset + 1, mark) for i in items if i.checked != checked]
+
+
+def _single_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _tracker_edits(bp: Blueprint, values: dict[str, str | None]) -> list[Edit]:
+    """Set tracker values; ``None`` for BLOCKER removes its line."""
+    edits: list[Edit] = []
+    for key, value in values.items():
+        current = bp.tracker.get(key)
+        if value is None:
+            if current is not None:
+                line = bp.lines[current.line - 1]
+                edits.append(Edit(line.start, line.start + len(line.raw), b""))
+            continue
+        value = _single_line(value)
+        if current is not None:
+            if current.value != value:
+                edits.append(Edit(current.value_start, current.value_end, encode(value)))
+            continue
+        # A missing optional field (BLOCKER) goes on a new line after NEXT TASK,
+        # written with NEXT TASK's own bullet prefix and line ending.
+        anchor = bp.tracker["NEXT TASK"]
+        line = bp.lines[anchor.line - 1]
+        prefix = bp.source[line.start : anchor.value_start].replace(b"NEXT TASK", encode(key))
+        ending = line.ending or bp.newline
+        new_line = prefix + encode(value) + ending
+        if not line.ending:  # NEXT TASK was the file's last line
+            edits.append(Edit(line.content_end, line.content_end, ending + prefix + encode(value)))
+        else:
+            edits.append(Edit(line.start + len(line.raw), line.start + len(line.raw), new_line))
+    return edits
+
+
+def _next_action_edit(bp: Blueprint, task: Task | None) -> list[Edit]:
+    section = bp.next_action
+    if section is None or section.first_line > len(bp.lines):
+        return []
+    first = bp.lines[section.first_line - 1]
+    last = bp.lines[max(section.last_line, section.first_line) - 1]
+    text = render("next_action.md.j2", task=task, plan_id=bp.plan_id)
+    body = encode(text).replace(b"\n", bp.newline)
+    return [Edit(first.start, last.start + len(last.raw), body)]
+
+
+def _where(task: Task) -> str:
+    return f"Phase {task.phase.key}, Task {task.id} - {task.title}"
+
+
+def _next_pending(bp: Blueprint, after_done: Task | None) -> Task | None:
+    pending = [t for t in bp.tasks if not t.checked and t is not after_done]
+    return pending[0] if pending else None
+
+
+def complete_task(bp: Blueprint, task: Task) -> bytes:
+    """Check the task and its steps; point the tracker at the next pending task."""
+    following = _next_pending(bp, task)
+    values: dict[str, str | None] = {
+        "STATUS": "In Progress" if following else "Completed",
+        "CURRENT STEP": _where(following) if following else "All tasks completed",
+        "LAST COMPLETED TASK": task.label,
+        "NEXT TASK": following.label if following else "None",
+        "BLOCKER": None,
+    }
+    edits = _marks([task, *task.steps], True) + _tracker_edits(bp, values)
+    edits += _next_action_edit(bp, following)
+    return apply_edits(bp.source, edits)
+
+
+def block_task(bp: Blueprint, task: Task, reason: str) -> bytes:
+    """Record that ``task`` is blocked and why; the checkboxes stay as they are."""
+    values: dict[str, str | None] = {
+        "STATUS": "Blocked",
+        "CURRENT STEP": _where(task),
+        "NEXT TASK": task.label,
+        "BLOCKER": f"Task {task.id}: {reason}",
+    }
+    return apply_edits(bp.source, _tracker_edits(bp, values))
+
+
+def reopen_task(bp: Blueprint, task: Task) -> bytes:
+    """Uncheck ``task`` and its steps; the tracker points at the first pending task."""
+    pending = [t for t in bp.tasks if not t.checked or t is task]
+    first = pending[0]
+    values: dict[str, str | None] = {
+        "STATUS": "In Progress",
+        "CURRENT STEP": _where(first),
+        "NEXT TASK": first.label,
+        "BLOCKER": None,
+    }
+    edits = _marks([task, *task.steps], False) + _tracker_edits(bp, values)
+    edits += _next_action_edit(bp, first)
+    return apply_edits(bp.source, edits)

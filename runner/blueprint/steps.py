@@ -1,0 +1,196 @@
+"""The step grammar: what a ``- [ ]`` step asks for, decided from its text alone.
+
+A step is one of:
+
+* a **gate** the runner checks with built-in code (never a shell):
+  - ``python -m py_compile F``                         -> syntax gate on F
+  - ``python -c "from M import N"`` / ``"import M"``   -> import gate
+  - ``python -c "import yaml; yaml.safe_load(open('F'))"`` -> YAML gate on F
+  - "Verify no `A` + `B` pattern remains"              -> pattern-absent gate (a call
+    to A whose arguments hold a call to B)
+  - "Check for any remaining `A(... B(...) ...)` patterns" -> the same, from code
+  - "Verify `Q` is called in `F`"                      -> pattern-present gate
+* a **codemod**: "Apply `NAME` to `PATH`[, `PATH` and `PATH`] [with `k=v`, `k=v`]
+  [(expect N changes)]";
+* a **config edit**: "Set `key.path` to `value` in `F.yaml`";
+* anything else: a **manual** step for a person or an agent.
+
+This module knows nothing of which codemods exist; the loop checks names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import libcst as cst
+
+Kind = Literal["gate", "codemod", "config", "manual"]
+GateName = Literal["syntax", "imports", "yaml", "pattern-absent", "pattern-present"]
+
+_PY = r"python(?:3(?:\.\d+)?)?"
+_COMPILE = re.compile(rf"`{_PY}\s+-m\s+py_compile\s+([^`]+)`")
+_YAML = re.compile(
+    rf"""`{_PY}\s+-c\s+(["'])import\s+yaml;\s*yaml\.safe_load\(open\((["'])([^"'`]+)\2\)\)\1`"""
+)
+_FROM_IMPORT = re.compile(rf"""`{_PY}\s+-c\s+(["'])from\s+([\w.]+)\s+import\s+([\w ,]+?)\s*\1`""")
+_IMPORT = re.compile(rf"""`{_PY}\s+-c\s+(["'])import\s+([\w.]+(?:\s*,\s*[\w.]+)*)\s*\1`""")
+_PAIR_ABSENT = re.compile(r"\bno\s+`([\w.]+)`\s*\+\s*`([\w.]+)`\s+pattern", re.IGNORECASE)
+_CODE_ABSENT = re.compile(r"\bany\s+remaining\s+`([^`]+)`\s+pattern", re.IGNORECASE)
+_PRESENT = re.compile(r"^Verify\s+`([\w.]+)`\s+is\s+called\s+in\s+(.+?)\s*$", re.IGNORECASE)
+_CODEMOD = re.compile(
+    r"^Apply\s+`(?P<name>[a-z0-9][a-z0-9-]*)`\s+to\s+(?P<targets>`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*)"
+    r"(?:\s+with\s+(?P<options>`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*))?"
+    r"(?:\s*\(expect\s+(?P<expect>\d+)\s+changes?\))?\s*\.?\s*$",
+    re.IGNORECASE,
+)
+_CONFIG_SET = re.compile(
+    r"^Set\s+`(?P<key>[^`]+)`\s+to\s+`(?P<value>[^`]*)`\s+in\s+`(?P<file>[^`]+)`\s*\.?\s*$",
+    re.IGNORECASE,
+)
+_BACKTICKED = re.compile(r"`([^`]+)`")
+
+
+@dataclass(frozen=True)
+class Gate:
+    gate: GateName
+    files: tuple[str, ...] = ()  # empty: the task's files
+    module: str = ""  # imports
+    names: tuple[str, ...] = ()  # imports
+    outer: str = ""  # pattern gates: qualified name of the call
+    inner: str = ""  # pattern-absent: a call to this inside ``outer``'s arguments
+
+    def describe(self) -> str:
+        if self.gate == "imports":
+            return (
+                f"imports: from {self.module} import {', '.join(self.names)}"
+                if self.names
+                else (f"imports: import {self.module}")
+            )
+        if self.gate == "pattern-absent":
+            return f"pattern-absent: no {self.outer}(... {self.inner}(...) ...)"
+        if self.gate == "pattern-present":
+            return f"pattern-present: a call to {self.outer}"
+        return f"{self.gate}: {', '.join(self.files) or '(the task files)'}"
+
+
+@dataclass(frozen=True)
+class CodemodStep:
+    name: str
+    targets: tuple[str, ...]
+    options: dict[str, str] = field(default_factory=dict)
+    expect: int | None = None
+
+
+@dataclass(frozen=True)
+class ConfigSet:
+    file: str
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Manual:
+    pass
+
+
+Action = Gate | CodemodStep | ConfigSet | Manual
+
+
+def kind_of(action: Action) -> Kind:
+    if isinstance(action, Gate):
+        return "gate"
+    if isinstance(action, CodemodStep):
+        return "codemod"
+    if isinstance(action, ConfigSet):
+        return "config"
+    return "manual"
+
+
+def _backticked_list(text: str) -> tuple[str, ...]:
+    return tuple(m.strip() for m in _BACKTICKED.findall(text))
+
+
+def _call_names(expression: str) -> tuple[str, str] | None:
+    """(outer, inner) dotted names of ``outer(... inner(...) ...)`` in a code snippet."""
+    try:
+        node = cst.parse_expression(expression)
+    except cst.ParserSyntaxError:
+        return None
+    if not isinstance(node, cst.Call):
+        return None
+    outer = _dotted(node.func)
+    calls: list[str] = []
+
+    class _Calls(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            name = _dotted(call.func)
+            if name:
+                calls.append(name)
+
+    for arg in node.args:
+        arg.visit(_Calls())
+    if not outer or not calls:
+        return None
+    return outer, calls[0]
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr.value}" if base else ""
+    return ""
+
+
+def classify(text: str) -> Action:
+    """What the step ``text`` asks for; unknown phrasing is a manual step."""
+    codemod = _CODEMOD.match(text.strip())
+    if codemod:
+        options: dict[str, str] = {}
+        for pair in _backticked_list(codemod.group("options") or ""):
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip():
+                return Manual()
+            options[key.strip()] = value.strip()
+        expect = codemod.group("expect")
+        return CodemodStep(
+            codemod.group("name").lower(),
+            _backticked_list(codemod.group("targets")),
+            options,
+            int(expect) if expect is not None else None,
+        )
+    config = _CONFIG_SET.match(text.strip())
+    if config:
+        return ConfigSet(config.group("file"), config.group("key"), config.group("value"))
+    if match := _COMPILE.search(text):
+        return Gate("syntax", files=tuple(match.group(1).split()))
+    if match := _YAML.search(text):
+        return Gate("yaml", files=(match.group(3),))
+    if match := _FROM_IMPORT.search(text):
+        names = tuple(n.strip() for n in match.group(3).split(",") if n.strip())
+        return Gate("imports", module=match.group(2), names=names)
+    if match := _IMPORT.search(text):
+        return Gate("imports", module=match.group(2).split(",")[0].strip())
+    if match := _PAIR_ABSENT.search(text):
+        return Gate("pattern-absent", outer=match.group(1), inner=match.group(2))
+    if (match := _CODE_ABSENT.search(text)) and (names := _call_names(match.group(1))):
+        return Gate("pattern-absent", outer=names[0], inner=names[1])
+    if match := _PRESENT.match(text.strip()):
+        files = _backticked_list(match.group(2))
+        if files:
+            return Gate("pattern-present", files=files, outer=match.group(1))
+    return Manual()
+
+
+def mentioned_paths(text: str) -> tuple[str, ...]:
+    """Backticked words that look like file paths (``a/b.py``, ``c.yaml``)."""
+    found: list[str] = []
+    for word in _BACKTICKED.findall(text):
+        for token in word.split():
+            if "/" in token or re.search(r"\.(py|ya?ml|toml|json|cfg|ini)$", token):
+                if re.fullmatch(r"[\w./*-]+", token):
+                    found.append(token)
+    return tuple(found)

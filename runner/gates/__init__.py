@@ -1,0 +1,25 @@
+"""Gates: built-in checks that decide whether a task's change may be committed.
+
+Each gate returns :class:`GateResult` rows; ``failed`` blocks the task, ``warning``
+is reported and does not block (a third-party package missing from this machine).
+No gate runs a shell or a command taken from a blueprint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+GateStatus = Literal["passed", "failed", "warning"]
+
+
+@dataclass(frozen=True)
+class GateResult:
+    gate: str
+    target: str
+    status: GateStatus
+    detail: str = ""
+
+    def line(self) -> str:
+        detail = f": {self.detail}" if self.detail else ""
+        return f"{self.gate} {self.target}: {self.status}{detail}"

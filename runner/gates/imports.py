@@ -1,0 +1,107 @@
+"""Import gate: import the target module in a child interpreter, with a timeout.
+
+The child runs ``python -I`` (no user site, no PYTHONPATH) with the target repo
+first on ``sys.path`` and an environment stripped of credentials. A missing
+package that is not part of the repo (torch on a machine without it) is a
+warning: the gate exists to catch errors in the repo's own code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from runner.gates import GateResult
+
+DEFAULT_TIMEOUT = 60.0
+_SECRET = re.compile(
+    r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE|AUTH", re.I
+)
+_KEEP = {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT", "TERM"}
+
+# Runs in the child: prints one JSON object on its last line.
+_DRIVER = r"""
+import importlib, json, sys, traceback
+root, module, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+sys.path.insert(0, root)
+result = {"ok": True}
+try:
+    imported = importlib.import_module(module)
+    missing = [n for n in names if not hasattr(imported, n)]
+    if missing:
+        result = {"ok": False, "kind": "name", "detail": "cannot import name " + ", ".join(missing)}
+except ModuleNotFoundError as err:
+    result = {"ok": False, "kind": "missing", "name": err.name or "", "detail": str(err)}
+except BaseException as err:
+    tb = traceback.extract_tb(err.__traceback__)
+    frame = tb[-1] if tb else None
+    where = f"{frame.filename}:{frame.lineno}: " if frame else ""
+    result = {"ok": False, "kind": "error", "detail": where + type(err).__name__ + ": " + str(err)}
+print(json.dumps(result))
+"""
+
+
+def scrubbed_environment() -> dict[str, str]:
+    """The parent's environment without anything that looks like a credential."""
+    env = {k: v for k, v in os.environ.items() if k in _KEEP or not _SECRET.search(k)}
+    env.pop("PYTHONPATH", None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ left in the target tree
+    return env
+
+
+def _repo_owns(repo: Path, module_name: str) -> bool:
+    top = module_name.split(".")[0]
+    return (repo / top).is_dir() or (repo / f"{top}.py").is_file()
+
+
+def check_import(
+    repo: Path,
+    module: str,
+    names: tuple[str, ...] = (),
+    *,
+    python: str = sys.executable,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> GateResult:
+    target = f"{module}" + (f" ({', '.join(names)})" if names else "")
+    try:
+        proc = subprocess.run(
+            [python, "-I", "-B", "-c", _DRIVER, str(repo), module, *names],
+            cwd=repo,
+            env=scrubbed_environment(),
+            capture_output=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return GateResult("imports", target, "failed", f"import took longer than {timeout:.0f}s")
+    except OSError as err:
+        return GateResult("imports", target, "failed", f"cannot start {python}: {err.strerror}")
+    lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
+    try:
+        result = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        return GateResult("imports", target, "failed", f"child exited {proc.returncode}: {tail[0]}")
+    if result["ok"]:
+        return GateResult("imports", target, "passed")
+    if result["kind"] == "missing" and not _repo_owns(repo, result["name"]):
+        return GateResult(
+            "imports", target, "warning", f"third-party package {result['name']!r} not installed"
+        )
+    return GateResult("imports", target, "failed", str(result["detail"]))
+
+
+def module_for(relative: str) -> str | None:
+    """``ocr/models/head.py`` -> ``ocr.models.head``; None for a non-module path."""
+    path = Path(relative)
+    if path.suffix != ".py" or not all(p.isidentifier() for p in path.with_suffix("").parts):
+        return None
+    parts = list(path.with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts) or None

@@ -1,0 +1,226 @@
+"""The git side: clean-tree checks, one commit per change, trailers, revert.
+
+Commits go through the ``git`` command (via GitPython) rather than GitPython's
+index writer so that the target repo's hooks run as they would for a person;
+``no_verify`` skips them, explicitly. Nothing here knows the blueprint format:
+callers pass paths, messages and trailer values.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from runner.errors import DirtyTreeError, InputError, RevertConflictError
+
+_IN_PROGRESS = {
+    "MERGE_HEAD": "a merge",
+    "REVERT_HEAD": "a revert",
+    "CHERRY_PICK_HEAD": "a cherry-pick",
+    "rebase-merge": "a rebase",
+    "rebase-apply": "a rebase or am",
+    "BISECT_LOG": "a bisect",
+}
+TRAILER_PLAN = "Blueprint"
+TRAILER_TASK = "Blueprint-Task"
+TRAILER_OUTCOME = "Blueprint-Outcome"
+TRAILER_REVERTS = "Blueprint-Reverts"
+_SEP, _END = "\x1f", "\x1e"
+
+
+@dataclass(frozen=True)
+class TaskCommit:
+    sha: str
+    subject: str
+    plan: str
+    task: str
+    outcome: str
+    reverts: tuple[str, ...]
+
+
+class Repository:
+    def __init__(self, path: Path) -> None:
+        try:
+            self.repo = git.Repo(path, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise InputError("is not inside a git repository", path=str(path)) from None
+        if self.repo.working_tree_dir is None:
+            raise InputError(
+                "is a bare repository; the runner needs a working tree", path=str(path)
+            )
+        self.root = Path(self.repo.working_tree_dir).resolve()
+        self.git_dir = Path(self.repo.git_dir).resolve()
+
+    # -- state -------------------------------------------------------------------
+    def head(self) -> str:
+        try:
+            return self.repo.head.commit.hexsha
+        except ValueError:
+            raise InputError(
+                "the repository has no commits yet; commit the project first", path=str(self.root)
+            ) from None
+
+    def ensure_no_git_operation(self) -> None:
+        if (self.git_dir / "index.lock").exists():
+            raise DirtyTreeError(
+                ".git/index.lock exists: another git process is running, or one crashed; "
+                "the runner never deletes it (remove it yourself once no git is running)",
+                path=str(self.root),
+            )
+        for marker, what in _IN_PROGRESS.items():
+            if (self.git_dir / marker).exists():
+                raise DirtyTreeError(
+                    f"{what} is in progress; finish or abort it first", path=str(self.root)
+                )
+
+    def dirty_paths(self) -> list[str]:
+        out = self.repo.git.status("--porcelain=v1", "-z", "--untracked-files=all")
+        entries = [e for e in out.split("\0") if e]
+        paths: list[str] = []
+        skip_next = False
+        for entry in entries:
+            if skip_next:  # the source path of a rename
+                skip_next = False
+                continue
+            paths.append(entry[3:])
+            skip_next = entry[0] in "RC"
+        return paths
+
+    def ensure_clean(self) -> None:
+        self.ensure_no_git_operation()
+        self.head()
+        dirty = self.dirty_paths()
+        if dirty:
+            shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
+            raise DirtyTreeError(
+                f"the working tree has uncommitted changes ({shown}); commit or stash them first",
+                path=str(self.root),
+            )
+
+    def tracked_files(self, suffix: str = "") -> list[str]:
+        files = self.repo.git.ls_files("-z").split("\0")
+        return sorted(f for f in files if f and f.endswith(suffix))
+
+    def read_head(self, relative: str) -> bytes | None:
+        """The file's bytes at HEAD, None where HEAD has no such file."""
+        try:
+            blob = self.repo.head.commit.tree / relative
+        except KeyError:
+            return None
+        data: bytes = blob.data_stream.read()
+        return data
+
+    # -- commits -----------------------------------------------------------------
+    def commit(self, paths: Sequence[str], message: str, *, no_verify: bool = False) -> str:
+        self.repo.git.add("--", *paths)
+        fd, message_file = tempfile.mkstemp(prefix="runner-msg-", dir=self.git_dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(message)
+            args = ["--file", message_file, "--cleanup=verbatim"]
+            if no_verify:
+                args.append("--no-verify")
+            self.repo.git.commit(*args)
+        except git.GitCommandError as err:
+            self.repo.git.reset("-q", "--", *paths)
+            raise InputError(f"git commit failed: {_git_error(err)}", path=str(self.root)) from None
+        finally:
+            os.unlink(message_file)
+        return self.head()
+
+    def task_commits(self, plan: str) -> list[TaskCommit]:
+        """Every commit carrying ``Blueprint: plan``, newest first."""
+        fmt = _SEP.join(
+            [
+                "%H",
+                "%s",
+                f"%(trailers:key={TRAILER_PLAN},valueonly,separator=%x2C)",
+                f"%(trailers:key={TRAILER_TASK},valueonly,separator=%x2C)",
+                f"%(trailers:key={TRAILER_OUTCOME},valueonly,separator=%x2C)",
+                f"%(trailers:key={TRAILER_REVERTS},valueonly,separator=%x2C)",
+            ]
+        )
+        out = self.repo.git.log(
+            f"--format={fmt}{_END}", f"--grep={TRAILER_PLAN}: {plan}", "--fixed-strings"
+        )
+        commits: list[TaskCommit] = []
+        for record in out.split(_END):
+            fields = record.strip("\n").split(_SEP)
+            if len(fields) != 6 or fields[2].strip() != plan:
+                continue
+            sha, subject, _, task, outcome, reverts = (f.strip() for f in fields)
+            commits.append(
+                TaskCommit(
+                    sha, subject, plan, task, outcome, tuple(r for r in reverts.split(",") if r)
+                )
+            )
+        return commits
+
+    def changed_files(self, sha: str) -> list[str]:
+        out = self.repo.git.diff_tree("--no-commit-id", "--name-only", "-r", "-z", "--root", sha)
+        return [p for p in out.split("\0") if p]
+
+    def revert_no_commit(self, shas: Sequence[str], keep_ours: Sequence[str]) -> None:
+        """Apply the inverse of ``shas`` (newest first) to index and tree, without committing.
+
+        Conflicts in ``keep_ours`` are resolved to HEAD's version (the caller then
+        rewrites those files itself); any other conflict aborts and raises with
+        the later commits that touched the conflicting files.
+        """
+        start = self.head()
+        for sha in shas:
+            try:
+                self.repo.git.revert("--no-commit", "--no-edit", sha)
+            except git.GitCommandError:
+                unmerged = self._unmerged()
+                blocking = [p for p in unmerged if p not in keep_ours]
+                if blocking or not unmerged:
+                    self._abort_to(start)
+                    later = self._later_commits(sha, blocking or self.changed_files(sha))
+                    raise RevertConflictError(
+                        f"reverting {sha[:12]} conflicts in {', '.join(blocking) or 'the tree'}; "
+                        f"later commits touch the same lines: {', '.join(later) or 'unknown'}; "
+                        "nothing was changed",
+                        path=str(self.root),
+                    ) from None
+                self.repo.git.checkout("HEAD", "--", *unmerged)
+        # git leaves REVERT_HEAD or sequencer state behind after --no-commit.
+        for leftover in ("REVERT_HEAD", "sequencer"):
+            target = self.git_dir / leftover
+            if target.is_file():
+                target.unlink()
+            elif target.is_dir():
+                self.repo.git.revert("--quit")
+
+    def abort_to(self, sha: str) -> None:
+        self._abort_to(sha)
+
+    def _abort_to(self, sha: str) -> None:
+        try:
+            self.repo.git.revert("--quit")
+        except git.GitCommandError:
+            pass
+        self.repo.git.reset("-q", "--hard", sha)
+
+    def _unmerged(self) -> list[str]:
+        out = self.repo.git.diff("--name-only", "--diff-filter=U", "-z")
+        return [p for p in out.split("\0") if p]
+
+    def _later_commits(self, sha: str, paths: Sequence[str]) -> list[str]:
+        out = self.repo.git.log("--format=%h %s", f"{sha}..HEAD", "--", *paths)
+        return [line for line in out.splitlines() if line]
+
+    def staged_paths(self) -> list[str]:
+        out = self.repo.git.diff("--cached", "--name-only", "-z")
+        return [p for p in out.split("\0") if p]
+
+
+def _git_error(err: git.GitCommandError) -> str:
+    text = err.stderr if isinstance(err.stderr, str) else str(err)
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1].removeprefix("stderr: ").strip("'") if lines else str(err)
