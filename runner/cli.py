@@ -26,14 +26,17 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
     parser = argparse.ArgumentParser(
-        prog="runner", description="Execute Living Implementation Blueprints: codemods, gates, one commit per task."
+        prog="runner",
+        description="Execute Living Implementation Blueprints: codemods, gates, one commit per task.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", parents=[common], help="execute the pending tasks of a blueprint")
     run.add_argument("blueprint", type=Path)
     run.add_argument("--task", help="run only this task (e.g. 1.2 or PLAN-001:1.2)")
-    run.add_argument("--dry-run", action="store_true", help="show diffs and the tracker change; write nothing")
+    run.add_argument(
+        "--dry-run", action="store_true", help="show diffs and the tracker change; write nothing"
+    )
     _execution_flags(run)
 
     done = sub.add_parser("done", parents=[common], help="gate and commit a manual task's edits")
@@ -59,7 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     codemod = sub.add_parser("codemod", help="list or apply codemods outside a blueprint")
     codemod_sub = codemod.add_subparsers(dest="codemod_command", required=True, metavar="ACTION")
     codemod_sub.add_parser("list", parents=[common], help="every codemod with its description")
-    apply = codemod_sub.add_parser("apply", parents=[common], help="apply one codemod to files or directories")
+    apply = codemod_sub.add_parser(
+        "apply", parents=[common], help="apply one codemod to files or directories"
+    )
     apply.add_argument("name")
     apply.add_argument("paths", nargs="+", type=Path)
     apply.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE", help="a codemod option")
@@ -132,10 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = CommandReport(command, exit_code=err.exit_code, message=err.one_line())
         report.error = {"message": err.message, "path": err.path, "line": err.line}
     except KeyboardInterrupt:
-        report = CommandReport(command, exit_code=ExitCode.TASK_FAILED, message="interrupted; files were restored")
+        report = CommandReport(
+            command, exit_code=ExitCode.TASK_FAILED, message="interrupted; files were restored"
+        )
     except Exception as err:  # a bug: say so plainly, with the exit code for bugs
         report = CommandReport(
-            command, exit_code=ExitCode.INTERNAL_ERROR, message=f"internal error: {type(err).__name__}: {err}"
+            command,
+            exit_code=ExitCode.INTERNAL_ERROR,
+            message=f"internal error: {type(err).__name__}: {err}",
         )
         report.error = {"message": str(err), "path": None, "line": None}
     if args.json:

@@ -19,7 +19,7 @@ from runner.blueprint.steps import CodemodStep, ConfigSet, Gate
 from runner.config_edit import set_value
 from runner.errors import InputError
 from runner.gates import GateResult
-from runner.gates.imports import check_import, module_for
+from runner.gates.imports import ImportOutcome, import_modules, judge_import, module_for
 from runner.gates.patterns import check_absent, check_present
 from runner.gates.syntax import check_syntax
 from runner.gates.undefined import check_undefined
@@ -57,9 +57,7 @@ class TaskExecution:
     @property
     def failures(self) -> list[str]:
         failed = [f"step at line {s.line}: {s.detail}" for s in self.steps if not s.ok]
-        failed += [
-            f"{p}: {reason}" for p, status, reason in self.file_problems if status == "error"
-        ]
+        failed += [f"{p}: {reason}" for p, status, reason in self.file_problems if status == "error"]
         return failed
 
 
@@ -115,35 +113,31 @@ def apply_steps(plan: TaskPlan, root: Path) -> TaskExecution:
             relative = Path(action.file).as_posix()
             relative = (root / relative).resolve().relative_to(root).as_posix()
             try:
-                new, change = set_value(
+                new, config_change = set_value(
                     _read(root, relative, execution), action.key, action.value, relative
                 )
             except InputError as err:
                 execution.steps.append(
-                    StepOutcome(
-                        planned.step.line, planned.step.text, "config", err.one_line(), ok=False
-                    )
+                    StepOutcome(planned.step.line, planned.step.text, "config", err.one_line(), ok=False)
                 )
                 continue
             execution.after[relative] = new
             detail = (
                 f"{relative}: {action.key} already {action.value}"
-                if not change.changed
-                else f"{relative}:{change.line}: {action.key}: {change.before} -> {action.value}"
+                if not config_change.changed
+                else f"{relative}:{config_change.line}: {action.key}: {config_change.before} -> {action.value}"
             )
-            if change.changed:
-                execution.config_changes.append((relative, action.key, change.before, action.value))
+            if config_change.changed:
+                execution.config_changes.append((relative, action.key, config_change.before, action.value))
             execution.steps.append(
                 StepOutcome(
-                    planned.step.line, planned.step.text, "config", detail, int(change.changed)
+                    planned.step.line, planned.step.text, "config", detail, int(config_change.changed)
                 )
             )
     return execution
 
 
-def _pattern_scope(
-    gate: Gate, plan: TaskPlan, execution: TaskExecution, tracked_py: list[str]
-) -> list[str]:
+def _pattern_scope(gate: Gate, plan: TaskPlan, execution: TaskExecution, tracked_py: list[str]) -> list[str]:
     if gate.files:
         return list(gate.files)
     named = [f for f in plan.files if f.endswith(".py")]
@@ -158,11 +152,15 @@ def run_gates(
     tracked_py: list[str],
     on_disk: bool,
     python: str = sys.executable,
+    import_cache: dict[tuple[str, ...], ImportOutcome] | None = None,
+    code_state: str = "",
 ) -> list[GateResult]:
     """Explicit gate steps on their targets, then the automatic gates on changed files.
 
     With ``on_disk`` False (a dry run) the import gate, which must import the
-    files from disk, is reported as not run.
+    files from disk, is reported as not run. Importing torch costs seconds, so
+    import results are reused from ``import_cache`` while ``code_state`` (a
+    fingerprint of the repo's Python files) is the same.
     """
     results: list[GateResult] = []
 
@@ -171,16 +169,11 @@ def run_gates(
             return execution.after[relative]
         return (root / relative).read_bytes()
 
-    imports_done: set[tuple[str, tuple[str, ...]]] = set()
+    import_requests: list[tuple[str, tuple[str, ...]]] = []
 
     def imports(module: str, names: tuple[str, ...]) -> None:
-        if (module, names) in imports_done:
-            return
-        imports_done.add((module, names))
-        if on_disk:
-            results.append(check_import(root, module, names, python=python))
-        else:
-            results.append(GateResult("imports", module, "warning", "not run in a dry run"))
+        if (module, names) not in import_requests:
+            import_requests.append((module, names))
 
     for planned in plan.steps:
         gate = planned.action
@@ -208,4 +201,22 @@ def run_gates(
                 imports(module, ())
         elif relative.endswith(YAML_SUFFIXES):
             results.append(check_yaml(after, relative))
+    results += _import_gates(root, import_requests, on_disk, python, import_cache, code_state)
     return list(dict.fromkeys(results))  # an explicit gate may repeat an automatic one
+
+
+def _import_gates(
+    root: Path,
+    requests: list[tuple[str, tuple[str, ...]]],
+    on_disk: bool,
+    python: str,
+    cache: dict[tuple[str, ...], ImportOutcome] | None,
+    code_state: str,
+) -> list[GateResult]:
+    if not on_disk:
+        return [GateResult("imports", m, "warning", "not run in a dry run") for m, _ in requests]
+    cache = {} if cache is None or not code_state else cache
+    wanted = list(dict.fromkeys(m for m, _ in requests if (code_state, python, m) not in cache))
+    for module, outcome in import_modules(root, wanted, python=python).items():
+        cache[(code_state, python, module)] = outcome
+    return [judge_import(root, m, names, cache[(code_state, python, m)]) for m, names in requests]

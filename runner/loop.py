@@ -26,6 +26,7 @@ from runner.errors import BlueprintError, ExitCode, InputError, RunnerError
 from runner.execute import TaskExecution, apply_steps, run_gates
 from runner.fsutil import atomic_write
 from runner.gates import GateResult
+from runner.gates.imports import ImportOutcome
 from runner.journal import Journal, clear_journal, read_journal, restore_files, write_journal
 from runner.lock import clear_stale_lock, repo_lock
 from runner.report import CommandReport, TaskReport
@@ -51,6 +52,7 @@ class Session:
     no_verify: bool = False
     progress: Progress = _quiet
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    import_cache: dict[tuple[str, ...], ImportOutcome] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -128,7 +130,9 @@ def recover_interrupted(repo: Repository) -> list[str]:
     )
     if landed:
         clear_journal(repo.git_dir)
-        return [f"an interrupted run of {journal.plan} Task {journal.task} had committed {head[:12]}; kept it"]
+        return [
+            f"an interrupted run of {journal.plan} Task {journal.task} had committed {head[:12]}; kept it"
+        ]
     restored = restore_files(journal)
     inside = [p for p in journal.files if Path(p).is_relative_to(repo.root)]
     if inside:
@@ -144,7 +148,9 @@ def _tracker_values(bp: Blueprint) -> dict[str, str]:
     return {k: f.value for k, f in bp.tracker.items()}
 
 
-_STOPWORDS = frozenset("task phase with from that this into when then have the and for".split())
+_STOPWORDS = frozenset(
+    ["task", "phase", "with", "from", "that", "this", "into", "when", "then", "have", "the", "and", "for"]
+)
 
 
 def _stems(text: str) -> set[str]:
@@ -188,7 +194,9 @@ def _file_summaries(execution: TaskExecution) -> list[dict[str, str]]:
         for file, key, before, value in execution.config_changes:
             if file == path:
                 counts[f"set {key}: {before} -> {value}"] = 1
-        text = ", ".join(f"{name} ({n})" if not name.startswith("set ") else name for name, n in counts.items())
+        text = ", ".join(
+            f"{name} ({n})" if not name.startswith("set ") else name for name, n in counts.items()
+        )
         summaries.append({"path": path, "summary": text or "changed"})
     return summaries
 
@@ -303,7 +311,9 @@ def run(session: Session, *, task_id: str | None = None, dry_run: bool = False) 
         else:
             final = session.load()
             report.message = (
-                f"{final.plan_id} completed" if not final.pending() else f"{len(report.tasks)} task(s) completed"
+                f"{final.plan_id} completed"
+                if not final.pending()
+                else f"{len(report.tasks)} task(s) completed"
             )
     return report
 
@@ -311,7 +321,10 @@ def run(session: Session, *, task_id: str | None = None, dry_run: bool = False) 
 def _check_blueprint_tracked(session: Session) -> None:
     inside = session.blueprint_in_repo
     if inside and inside not in session.repo.tracked_files():
-        raise InputError("the blueprint is inside the repo but not committed; commit it first", path=session.display)
+        raise InputError(
+            "the blueprint is inside the repo but not committed; commit it first",
+            path=session.display,
+        )
 
 
 def _select(bp: Blueprint, task_id: str | None) -> list[str]:
@@ -342,7 +355,12 @@ def _run_task(session: Session, bp: Blueprint, plan: TaskPlan) -> TaskReport:
 
 
 def _commit_or_block(
-    session: Session, bp: Blueprint, plan: TaskPlan, execution: TaskExecution, *, outcome: str,
+    session: Session,
+    bp: Blueprint,
+    plan: TaskPlan,
+    execution: TaskExecution,
+    *,
+    outcome: str,
     keep_on_failure: frozenset[str] = frozenset(),
 ) -> TaskReport:
     """Write the task's files, gate them, then commit, or restore and record the blocker.
@@ -365,12 +383,23 @@ def _commit_or_block(
                 atomic_write(root / path, execution.after[path])
         session.progress(f"  gates on {len(changed)} changed file(s)")
         gates = run_gates(
-            plan, execution, root, tracked_py=session.repo.tracked_files(".py"), on_disk=True, python=session.python
+            plan,
+            execution,
+            root,
+            tracked_py=session.repo.tracked_files(".py"),
+            on_disk=True,
+            python=session.python,
+            import_cache=session.import_cache,
+            code_state=session.repo.python_fingerprint({p: execution.after[p] for p in changed}),
         )
         report = _task_report(plan, outcome, execution)
-        report.gates = [{"gate": g.gate, "target": g.target, "status": g.status, "detail": g.detail} for g in gates]
+        report.gates = [
+            {"gate": g.gate, "target": g.target, "status": g.status, "detail": g.detail} for g in gates
+        ]
         report.tracker_before = _tracker_values(bp)
-        failures = execution.failures + [f"{g.gate} gate failed on {g.target}: {g.detail}" for g in gates if g.status == "failed"]
+        failures = execution.failures + [
+            f"{g.gate} gate failed on {g.target}: {g.detail}" for g in gates if g.status == "failed"
+        ]
         if failures:
             restore_files(journal)
             report.outcome = "blocked"
@@ -383,8 +412,14 @@ def _commit_or_block(
                 return report
             _write_blueprint(session, block_task(bp, plan.task, report.blocker))
             message = _commit_message(
-                session, bp, plan, "blocked", execution=execution, gates=gates,
-                blocker=report.blocker, fallback=report.fallback,
+                session,
+                bp,
+                plan,
+                "blocked",
+                execution=execution,
+                gates=gates,
+                blocker=report.blocker,
+                fallback=report.fallback,
             )
             report.commit = _commit(session, [], message)
             report.tracker_after = _tracker_values(session.load())
@@ -423,7 +458,9 @@ def _dry_run(session: Session, report: CommandReport, task_id: str | None) -> Co
         execution = apply_steps(plan, session.root)
         gates = run_gates(plan, execution, session.root, tracked_py=tracked_py, on_disk=False)
         task_report = _task_report(plan, "planned", execution)
-        task_report.gates = [{"gate": g.gate, "target": g.target, "status": g.status, "detail": g.detail} for g in gates]
+        task_report.gates = [
+            {"gate": g.gate, "target": g.target, "status": g.status, "detail": g.detail} for g in gates
+        ]
         new_source = complete_task(bp, plan.task)
         task_report.tracker_before = _tracker_values(bp)
         task_report.diff = "".join(
@@ -467,7 +504,9 @@ def done(session: Session, task_spec: str) -> CommandReport:
         report.tasks.append(task_report)
         if task_report.outcome == "failed":
             report.exit_code = ExitCode.TASK_FAILED
-            report.message = f"Task {task.id} failed its gates; your edits are left in place: {task_report.blocker}"
+            report.message = (
+                f"Task {task.id} failed its gates; your edits are left in place: {task_report.blocker}"
+            )
         else:
             report.message = f"Task {task.id} committed as {task_report.commit}"
     return report
@@ -487,7 +526,8 @@ def revert(session: Session, task_spec: str) -> CommandReport:
         commits = session.repo.task_commits(bp.plan_id)
         undone = {sha for c in commits for sha in c.reverts}
         targets = [
-            c for c in commits
+            c
+            for c in commits
             if c.task == task.id and c.outcome in ("completed", "done") and c.sha[:12] not in undone
         ]
         if not targets:
@@ -510,8 +550,14 @@ def revert(session: Session, task_spec: str) -> CommandReport:
                 task=task,
                 outcome="reverted",
                 blueprint=inside or session.display,
-                files=[], skips=[], steps=[], gates=[], blocker="", fallback=None,
-                codemods=[], run_id=session.run_id,
+                files=[],
+                skips=[],
+                steps=[],
+                gates=[],
+                blocker="",
+                fallback=None,
+                codemods=[],
+                run_id=session.run_id,
                 reverted=[c.sha[:12] for c in targets],
             )
             paths = session.repo.staged_paths()
@@ -527,7 +573,9 @@ def revert(session: Session, task_spec: str) -> CommandReport:
         task_report.tracker_before = _tracker_values(bp)
         task_report.tracker_after = _tracker_values(session.load())
         report.tasks.append(task_report)
-        report.message = f"reverted Task {task.id} ({len(targets)} commit(s)) as {sha[:12] if sha else 'no commit'}"
+        report.message = (
+            f"reverted Task {task.id} ({len(targets)} commit(s)) as {sha[:12] if sha else 'no commit'}"
+        )
     return report
 
 
@@ -547,7 +595,13 @@ def status(session: Session) -> CommandReport:
     bp = session.load()
     report = CommandReport("status", plan=bp.plan_id, blueprint=session.display, repo=str(session.root))
     tasks = [
-        {"id": t.id, "title": t.title, "phase": t.phase.key, "state": _task_state(bp, t), "line": t.line}
+        {
+            "id": t.id,
+            "title": t.title,
+            "phase": t.phase.key,
+            "state": _task_state(bp, t),
+            "line": t.line,
+        }
         for t in bp.tasks
     ]
     pending = bp.pending()
@@ -601,7 +655,12 @@ def lint(session: Session) -> CommandReport:
         for step in task.steps:
             try:
                 planned, files = plan_step(bp, step, session.root)
-                entry = {"task": task.id, "line": step.line, "text": step.text, "kind": planned.kind}
+                entry = {
+                    "task": task.id,
+                    "line": step.line,
+                    "text": step.text,
+                    "kind": planned.kind,
+                }
                 entry["files"] = files
             except RunnerError as err:
                 entry = {"task": task.id, "line": step.line, "text": step.text, "kind": "error"}
@@ -613,8 +672,8 @@ def lint(session: Session) -> CommandReport:
         report.message = f"{len(errors)} error(s)"
     else:
         kinds: dict[str, int] = {}
-        for s in steps:
-            kinds[s["kind"]] = kinds.get(s["kind"], 0) + 1
+        for entry in steps:
+            kinds[str(entry["kind"])] = kinds.get(str(entry["kind"]), 0) + 1
         report.message = "ok: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
     return report
 
@@ -652,7 +711,12 @@ def codemod_list() -> CommandReport:
 
 
 def codemod_apply(
-    name: str, options: dict[str, str], paths: list[Path], *, dry_run: bool, progress: Progress = _quiet
+    name: str,
+    options: dict[str, str],
+    paths: list[Path],
+    *,
+    dry_run: bool,
+    progress: Progress = _quiet,
 ) -> CommandReport:
     """Run one codemod on files and directories, outside any blueprint."""
     report = CommandReport("codemod apply")
@@ -693,7 +757,13 @@ def codemod_apply(
                 else:
                     atomic_write(path, outcome.after)
                 progress(f"{path}: {len(outcome.changes)} change(s)")
-    report.data = {"codemod": name, "options": call.options, "files": files, "totals": totals, "diff": "".join(diff)}
+    report.data = {
+        "codemod": name,
+        "options": call.options,
+        "files": files,
+        "totals": totals,
+        "diff": "".join(diff),
+    }
     report.message = (
         f"{name}: {totals['changed']} file(s) changed of {totals['scanned']} scanned "
         f"({totals['parsed']} parsed), {totals['skipped']} skipped, {totals['error']} error(s)"

@@ -25,7 +25,9 @@ def _task(task: TaskReport, out: Console) -> None:
             f"({escape(skip['codemod'])}): {escape(skip['reason'])}"
         )
     for problem in task.file_problems:
-        out.print(f"  [yellow]{escape(problem['status'])}[/yellow] {escape(problem['file'])}: {escape(problem['reason'])}")
+        out.print(
+            f"  [yellow]{escape(problem['status'])}[/yellow] {escape(problem['file'])}: {escape(problem['reason'])}"
+        )
     if task.gates:
         table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
         for column in ("gate", "target", "status", "detail"):
@@ -55,7 +57,9 @@ def render_text(report: CommandReport, out: Console, err: Console) -> None:
             out.print(f"  {task['id']:>6}  {task['state']:<10} {escape(task['title'])}")
     elif report.command == "next" and data.get("task"):
         task = data["task"]
-        out.print(f"[bold]Goal:[/bold] Task {escape(task['id'])}: {escape(task['title'])} (phase {escape(task['phase'])})")
+        out.print(
+            f"[bold]Goal:[/bold] Task {escape(task['id'])}: {escape(task['title'])} (phase {escape(task['phase'])})"
+        )
         for step in task["steps"]:
             out.print(f"  line {step['line']:>4}  {step['kind']:<8} {escape(step['text'])}")
         if task["files"]:
@@ -69,15 +73,21 @@ def render_text(report: CommandReport, out: Console, err: Console) -> None:
         for codemod in data["codemods"]:
             out.print(f"[bold]{escape(codemod['name'])}[/bold]  {escape(codemod['description'])}")
             for option in codemod["options"]:
-                out.print(f"    --arg {escape(option['name'])}=...  {escape(option['help'])} (default {option['default']!r})")
+                out.print(
+                    f"    --arg {escape(option['name'])}=...  {escape(option['help'])} (default {option['default']!r})"
+                )
     elif report.command == "codemod apply" and data:
         for entry in data["files"]:
             for change in entry["changes"]:
                 out.print(f"{escape(entry['file'])}:{change['line']}: {escape(change['description'])}")
             for skip in entry["skips"]:
-                out.print(f"{escape(entry['file'])}:{skip['line']}: [yellow]skipped[/yellow]: {escape(skip['reason'])}")
+                out.print(
+                    f"{escape(entry['file'])}:{skip['line']}: [yellow]skipped[/yellow]: {escape(skip['reason'])}"
+                )
             if entry["reason"]:
-                out.print(f"{escape(entry['file'])}: [yellow]{escape(entry['status'])}[/yellow]: {escape(entry['reason'])}")
+                out.print(
+                    f"{escape(entry['file'])}: [yellow]{escape(entry['status'])}[/yellow]: {escape(entry['reason'])}"
+                )
         if data.get("diff"):
             out.print(escape(data["diff"]), end="")
     elif report.command == "demo" and data:

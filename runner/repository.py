@@ -8,6 +8,7 @@ callers pass paths, messages and trailer values.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Sequence
@@ -50,9 +51,7 @@ class Repository:
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
             raise InputError("is not inside a git repository", path=str(path)) from None
         if self.repo.working_tree_dir is None:
-            raise InputError(
-                "is a bare repository; the runner needs a working tree", path=str(path)
-            )
+            raise InputError("is a bare repository; the runner needs a working tree", path=str(path))
         self.root = Path(self.repo.working_tree_dir).resolve()
         self.git_dir = Path(self.repo.git_dir).resolve()
 
@@ -74,9 +73,7 @@ class Repository:
             )
         for marker, what in _IN_PROGRESS.items():
             if (self.git_dir / marker).exists():
-                raise DirtyTreeError(
-                    f"{what} is in progress; finish or abort it first", path=str(self.root)
-                )
+                raise DirtyTreeError(f"{what} is in progress; finish or abort it first", path=str(self.root))
 
     def dirty_paths(self) -> list[str]:
         out = self.repo.git.status("--porcelain=v1", "-z", "--untracked-files=all")
@@ -105,6 +102,26 @@ class Repository:
     def tracked_files(self, suffix: str = "") -> list[str]:
         files = self.repo.git.ls_files("-z").split("\0")
         return sorted(f for f in files if f and f.endswith(suffix))
+
+    def python_fingerprint(self, overrides: dict[str, bytes]) -> str:
+        """A digest of every tracked .py file's content, ``overrides`` standing in for disk.
+
+        Blob ids come from the index (equal to HEAD on a clean tree); overridden
+        files are hashed the way git hashes blobs, so the same content gives the
+        same fingerprint whether committed or not.
+        """
+        blobs: dict[str, str] = {}
+        for entry in self.repo.git.ls_files("-s", "-z", "--", "*.py").split("\0"):
+            if entry:
+                meta, _, path = entry.partition("\t")
+                blobs[path] = meta.split()[1]
+        for path, data in overrides.items():
+            if path.endswith(".py"):
+                blobs[path] = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        digest = hashlib.sha256()
+        for path in sorted(blobs):
+            digest.update(f"{path}\0{blobs[path]}\n".encode("utf-8", "surrogateescape"))
+        return digest.hexdigest()
 
     def read_head(self, relative: str) -> bytes | None:
         """The file's bytes at HEAD, None where HEAD has no such file."""
@@ -145,9 +162,7 @@ class Repository:
                 f"%(trailers:key={TRAILER_REVERTS},valueonly,separator=%x2C)",
             ]
         )
-        out = self.repo.git.log(
-            f"--format={fmt}{_END}", f"--grep={TRAILER_PLAN}: {plan}", "--fixed-strings"
-        )
+        out = self.repo.git.log(f"--format={fmt}{_END}", f"--grep={TRAILER_PLAN}: {plan}", "--fixed-strings")
         commits: list[TaskCommit] = []
         for record in out.split(_END):
             fields = record.strip("\n").split(_SEP)
@@ -155,9 +170,7 @@ class Repository:
                 continue
             sha, subject, _, task, outcome, reverts = (f.strip() for f in fields)
             commits.append(
-                TaskCommit(
-                    sha, subject, plan, task, outcome, tuple(r for r in reverts.split(",") if r)
-                )
+                TaskCommit(sha, subject, plan, task, outcome, tuple(r for r in reverts.split(",") if r))
             )
         return commits
 

@@ -71,17 +71,14 @@ def _expand(root: Path, target: str, bp: Blueprint, line: int) -> list[Path]:
         )
         matches = sorted(Path(p) for p in glob.glob(str(root / target), recursive=True))
         paths = [
-            resolve_inside(root, _relative(root, m.absolute()), source=bp.path, line=line)
-            for m in matches
+            resolve_inside(root, _relative(root, m.absolute()), source=bp.path, line=line) for m in matches
         ]
         if not paths:
             raise BlueprintError(f"no file matches {target!r}", path=bp.path, line=line)
         return paths
     path = resolve_inside(root, target, source=bp.path, line=line)
     if not path.exists():
-        raise BlueprintError(
-            f"target {target!r} does not exist in the repo", path=bp.path, line=line
-        )
+        raise BlueprintError(f"target {target!r} does not exist in the repo", path=bp.path, line=line)
     return [path]
 
 
@@ -117,17 +114,13 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
     if isinstance(action, ConfigSet):
         path = resolve_inside(root, action.file, source=bp.path, line=line)
         if not path.is_file():
-            raise BlueprintError(
-                f"config file {action.file!r} does not exist", path=bp.path, line=line
-            )
+            raise BlueprintError(f"config file {action.file!r} does not exist", path=bp.path, line=line)
         files.append(_relative(root, path))
     elif isinstance(action, Gate):
         for name in action.files:
             path = resolve_inside(root, name, source=bp.path, line=line)
             if not path.is_file():
-                raise BlueprintError(
-                    f"gate target {name!r} does not exist", path=bp.path, line=line
-                )
+                raise BlueprintError(f"gate target {name!r} does not exist", path=bp.path, line=line)
             files.append(_relative(root, path))
         if action.gate == "imports":
             module_file = _module_file(root, action.module)

@@ -323,9 +323,7 @@ class _Parser:
             fields[key] = TrackerField(key, value, line.number, start, start + len(encode(value)))
         missing = [k for k in REQUIRED_TRACKER_KEYS if k not in fields]
         if missing:
-            raise self.fail(
-                f"the Progress Tracker lacks {', '.join(missing)}", section.heading_line
-            )
+            raise self.fail(f"the Progress Tracker lacks {', '.join(missing)}", section.heading_line)
         return fields, section
 
     def _outline(
@@ -355,19 +353,13 @@ class _Parser:
             task_match = _TASK.match(line.text)
             if not task_match:
                 if _TASKISH.match(line.text):
-                    raise self.fail(
-                        "malformed task line; expected '1. [ ] **Task 1.1: Title**'", line.number
-                    )
+                    raise self.fail("malformed task line; expected '1. [ ] **Task 1.1: Title**'", line.number)
                 continue
             task_id = task_match.group("id")
             if phase is None:
-                raise self.fail(
-                    f"Task {task_id} is not under a '#### **Phase N: ...**' heading", line.number
-                )
+                raise self.fail(f"Task {task_id} is not under a '#### **Phase N: ...**' heading", line.number)
             if task_id in seen:
-                raise self.fail(
-                    f"duplicate task id {task_id} (first at line {seen[task_id]})", line.number
-                )
+                raise self.fail(f"duplicate task id {task_id} (first at line {seen[task_id]})", line.number)
             seen[task_id] = line.number
             steps, index = self._steps(index, in_fence, heading_at)
             if not steps:
@@ -419,9 +411,7 @@ class _Parser:
     def _checklist_and_fallbacks(
         self, blueprint: Blueprint, headings: list[tuple[int, int, str]], in_fence: set[int]
     ) -> None:
-        task_lines = {s.line for t in blueprint.tasks for s in t.steps} | {
-            t.line for t in blueprint.tasks
-        }
+        task_lines = {s.line for t in blueprint.tasks for s in t.steps} | {t.line for t in blueprint.tasks}
         section = ""
         heading_at = {number: text for number, _, text in headings}
         fallback = self._section(headings, "fallback option") or self._section(headings, "fallback")

@@ -176,8 +176,8 @@ def classify(text: str) -> Action:
         return Gate("imports", module=match.group(2).split(",")[0].strip())
     if match := _PAIR_ABSENT.search(text):
         return Gate("pattern-absent", outer=match.group(1), inner=match.group(2))
-    if (match := _CODE_ABSENT.search(text)) and (names := _call_names(match.group(1))):
-        return Gate("pattern-absent", outer=names[0], inner=names[1])
+    if (match := _CODE_ABSENT.search(text)) and (calls := _call_names(match.group(1))):
+        return Gate("pattern-absent", outer=calls[0], inner=calls[1])
     if match := _PRESENT.match(text.strip()):
         files = _backticked_list(match.group(2))
         if files:

@@ -18,30 +18,29 @@ from pathlib import Path
 from runner.gates import GateResult
 
 DEFAULT_TIMEOUT = 60.0
-_SECRET = re.compile(
-    r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE|AUTH", re.I
-)
+_SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE|AUTH", re.I)
 _KEEP = {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT", "TERM"}
 
-# Runs in the child: prints one JSON object on its last line.
+# Runs in the child: imports each module and prints one JSON list on its last line.
 _DRIVER = r"""
 import importlib, json, sys, traceback
-root, module, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+root, modules = sys.argv[1], sys.argv[2:]
 sys.path.insert(0, root)
-result = {"ok": True}
-try:
-    imported = importlib.import_module(module)
-    missing = [n for n in names if not hasattr(imported, n)]
-    if missing:
-        result = {"ok": False, "kind": "name", "detail": "cannot import name " + ", ".join(missing)}
-except ModuleNotFoundError as err:
-    result = {"ok": False, "kind": "missing", "name": err.name or "", "detail": str(err)}
-except BaseException as err:
-    tb = traceback.extract_tb(err.__traceback__)
-    frame = tb[-1] if tb else None
-    where = f"{frame.filename}:{frame.lineno}: " if frame else ""
-    result = {"ok": False, "kind": "error", "detail": where + type(err).__name__ + ": " + str(err)}
-print(json.dumps(result))
+results = []
+for module in modules:
+    try:
+        imported = importlib.import_module(module)
+        results.append({"module": module, "ok": True, "names": sorted(vars(imported))})
+    except ModuleNotFoundError as err:
+        results.append({"module": module, "ok": False, "kind": "missing", "name": err.name or "",
+                        "detail": str(err)})
+    except BaseException as err:
+        tb = traceback.extract_tb(err.__traceback__)
+        frame = tb[-1] if tb else None
+        where = f"{frame.filename}:{frame.lineno}: " if frame else ""
+        results.append({"module": module, "ok": False, "kind": "error",
+                        "detail": where + type(err).__name__ + ": " + str(err)})
+print(json.dumps(results))
 """
 
 
@@ -58,18 +57,22 @@ def _repo_owns(repo: Path, module_name: str) -> bool:
     return (repo / top).is_dir() or (repo / f"{top}.py").is_file()
 
 
-def check_import(
+ImportOutcome = dict[str, object]
+
+
+def import_modules(
     repo: Path,
-    module: str,
-    names: tuple[str, ...] = (),
+    modules: list[str],
     *,
     python: str = sys.executable,
     timeout: float = DEFAULT_TIMEOUT,
-) -> GateResult:
-    target = f"{module}" + (f" ({', '.join(names)})" if names else "")
+) -> dict[str, ImportOutcome]:
+    """Import ``modules`` in one child interpreter (torch is then imported once)."""
+    if not modules:
+        return {}
     try:
         proc = subprocess.run(
-            [python, "-I", "-B", "-c", _DRIVER, str(repo), module, *names],
+            [python, "-I", "-B", "-c", _DRIVER, str(repo), *modules],
             cwd=repo,
             env=scrubbed_environment(),
             capture_output=True,
@@ -78,22 +81,46 @@ def check_import(
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return GateResult("imports", target, "failed", f"import took longer than {timeout:.0f}s")
+        failure = f"importing took longer than {timeout:.0f}s"
+        return {m: {"ok": False, "kind": "error", "detail": failure} for m in modules}
     except OSError as err:
-        return GateResult("imports", target, "failed", f"cannot start {python}: {err.strerror}")
+        failure = f"cannot start {python}: {err.strerror}"
+        return {m: {"ok": False, "kind": "error", "detail": failure} for m in modules}
     lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
     try:
-        result = json.loads(lines[-1])
-    except (IndexError, json.JSONDecodeError):
+        rows = json.loads(lines[-1])
+        return {str(row["module"]): row for row in rows}
+    except (IndexError, ValueError, KeyError, TypeError):
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-        return GateResult("imports", target, "failed", f"child exited {proc.returncode}: {tail[0]}")
-    if result["ok"]:
+        failure = f"the import child exited {proc.returncode}: {tail[0]}"
+        return {m: {"ok": False, "kind": "error", "detail": failure} for m in modules}
+
+
+def judge_import(repo: Path, module: str, names: tuple[str, ...], outcome: ImportOutcome) -> GateResult:
+    """The gate's verdict on one import request, from what the child reported."""
+    target = module + (f" ({', '.join(names)})" if names else "")
+    if outcome.get("ok"):
+        available = outcome.get("names")
+        missing = [n for n in names if isinstance(available, list) and n not in available]
+        if missing:
+            return GateResult("imports", target, "failed", f"cannot import name {', '.join(missing)}")
         return GateResult("imports", target, "passed")
-    if result["kind"] == "missing" and not _repo_owns(repo, result["name"]):
-        return GateResult(
-            "imports", target, "warning", f"third-party package {result['name']!r} not installed"
-        )
-    return GateResult("imports", target, "failed", str(result["detail"]))
+    missing_name = str(outcome.get("name", ""))
+    if outcome.get("kind") == "missing" and not _repo_owns(repo, missing_name):
+        return GateResult("imports", target, "warning", f"third-party package {missing_name!r} not installed")
+    return GateResult("imports", target, "failed", str(outcome.get("detail", "")))
+
+
+def check_import(
+    repo: Path,
+    module: str,
+    names: tuple[str, ...] = (),
+    *,
+    python: str = sys.executable,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> GateResult:
+    outcome = import_modules(repo, [module], python=python, timeout=timeout)[module]
+    return judge_import(repo, module, names, outcome)
 
 
 def module_for(relative: str) -> str | None:

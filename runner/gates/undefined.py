@@ -20,7 +20,7 @@ _NAME = re.compile(r"`([^`]+)`")
 
 def _ruff() -> list[str]:
     try:
-        from ruff.__main__ import find_ruff_bin
+        from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
 
         return [find_ruff_bin()]
     except (ImportError, FileNotFoundError):
