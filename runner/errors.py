@@ -52,5 +52,11 @@ class LockedError(RunnerError):
     exit_code = ExitCode.LOCKED
 
 
+class CommitRejectedError(RunnerError):
+    """git refused the commit (a hook, a missing identity); the files were restored."""
+
+    exit_code = ExitCode.TASK_FAILED
+
+
 class RevertConflictError(RunnerError):
     exit_code = ExitCode.REVERT_CONFLICT

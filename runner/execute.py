@@ -18,6 +18,7 @@ from codemods.engine import CodemodCall, apply_codemods
 from runner.blueprint.steps import CodemodStep, ConfigSet, Gate
 from runner.config_edit import set_value
 from runner.errors import InputError
+from runner.faults import checkpoint
 from runner.gates import GateResult
 from runner.gates.imports import ImportOutcome, import_modules, judge_import, module_for
 from runner.gates.patterns import check_absent, check_present
@@ -191,6 +192,7 @@ def run_gates(
         elif gate.gate == "pattern-present":
             results += [check_present(content(f), f, gate.outer) for f in gate.files]
 
+    checkpoint("during-gates")
     for relative in execution.changed_files():
         after = execution.after[relative]
         if relative.endswith(".py"):

@@ -24,6 +24,7 @@ from runner.blueprint.model import Blueprint, Task, load_blueprint, parse_bluepr
 from runner.blueprint.steps import kind_of
 from runner.errors import BlueprintError, ExitCode, InputError, RunnerError
 from runner.execute import TaskExecution, apply_steps, run_gates
+from runner.faults import checkpoint
 from runner.fsutil import atomic_write
 from runner.gates import GateResult
 from runner.gates.imports import ImportOutcome
@@ -377,10 +378,12 @@ def _commit_or_block(
     preimages[str(session.blueprint_path)] = bp.source
     journal = Journal(session.run_id, bp.plan_id, plan.task.id, session.repo.head(), preimages)
     write_journal(session.repo.git_dir, journal)
+    checkpoint("after-journal")
     try:
         for path in changed:
             if preimages[str(root / path)] != execution.after[path]:
                 atomic_write(root / path, execution.after[path])
+        checkpoint("after-writes")
         session.progress(f"  gates on {len(changed)} changed file(s)")
         gates = run_gates(
             plan,
@@ -426,8 +429,10 @@ def _commit_or_block(
             clear_journal(session.repo.git_dir)
             return report
         _write_blueprint(session, complete_task(bp, plan.task))
+        checkpoint("after-tracker-write")
         message = _commit_message(session, bp, plan, outcome, execution=execution, gates=gates)
         report.commit = _commit(session, sorted(set(changed) | keep_on_failure), message)
+        checkpoint("after-commit")
         report.tracker_after = _tracker_values(session.load())
         clear_journal(session.repo.git_dir)
         return report

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import git
 
-from runner.errors import DirtyTreeError, InputError, RevertConflictError
+from runner.errors import CommitRejectedError, DirtyTreeError, InputError, RevertConflictError
+from runner.faults import checkpoint
 
 _IN_PROGRESS = {
     "MERGE_HEAD": "a merge",
@@ -135,6 +136,7 @@ class Repository:
     # -- commits -----------------------------------------------------------------
     def commit(self, paths: Sequence[str], message: str, *, no_verify: bool = False) -> str:
         self.repo.git.add("--", *paths)
+        checkpoint("during-commit")
         fd, message_file = tempfile.mkstemp(prefix="runner-msg-", dir=self.git_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -145,7 +147,7 @@ class Repository:
             self.repo.git.commit(*args)
         except git.GitCommandError as err:
             self.repo.git.reset("-q", "--", *paths)
-            raise InputError(f"git commit failed: {_git_error(err)}", path=str(self.root)) from None
+            raise CommitRejectedError(f"git commit failed: {_git_error(err)}", path=str(self.root)) from None
         finally:
             os.unlink(message_file)
         return self.head()

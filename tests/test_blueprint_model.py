@@ -90,10 +90,13 @@ def test_complete_updates_tracker_and_marks() -> None:
     assert after.tasks[0].checked and all(s.checked for s in after.tasks[0].steps)
     assert not any(t.checked for t in after.tasks[1:])
     assert after.tracker["STATUS"].value == "In Progress"
-    assert after.tracker["LAST COMPLETED TASK"].value == "Task 1.1: Verify Current Step Function Implementation"
+    assert (
+        after.tracker["LAST COMPLETED TASK"].value == "Task 1.1: Verify Current Step Function Implementation"
+    )
     assert after.tracker["NEXT TASK"].value == "Task 1.2: Validate Step Function Fix"
     block = b"".join(
-        ln.raw for ln in after.lines[after.next_action.first_line - 1 : after.next_action.last_line]  # type: ignore[union-attr]
+        ln.raw
+        for ln in after.lines[after.next_action.first_line - 1 : after.next_action.last_line]  # type: ignore[union-attr]
     )
     assert b"**TASK:** Task 1.2: Validate Step Function Fix" in block
     assert b"1. Run syntax check: `python -m py_compile ocr/models/head/db_head.py`" in block
@@ -141,8 +144,16 @@ def _blueprint(outline: list[str], *, tracker: bool = True, newline: str = "\n")
 @pytest.mark.parametrize(
     ("source", "line", "fragment"),
     [
-        (_blueprint(["1. [ ] **Task 1.1: A**", "   - [ ] s"], tracker=False), None, "no '## Progress Tracker'"),
-        (_blueprint(["1. [ ] **Task 1.1: A**", "   - [ ] s", "2. [ ] **Task 1.1: B**", "   - [ ] s"]), 18, "duplicate task id 1.1"),
+        (
+            _blueprint(["1. [ ] **Task 1.1: A**", "   - [ ] s"], tracker=False),
+            None,
+            "no '## Progress Tracker'",
+        ),
+        (
+            _blueprint(["1. [ ] **Task 1.1: A**", "   - [ ] s", "2. [ ] **Task 1.1: B**", "   - [ ] s"]),
+            18,
+            "duplicate task id 1.1",
+        ),
         (_blueprint(["1. [ ] **Task 1.1: A**"]), 16, "has no '- [ ]' steps"),
         (_blueprint(["1. [ ] **Task 1.1 A**", "   - [ ] s"]), 16, "malformed task line"),
         (_blueprint(["```python", "1. [ ] **Task 1.1: A**"]), 16, "code fence is never closed"),

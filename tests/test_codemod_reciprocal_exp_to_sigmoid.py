@@ -23,9 +23,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-FIXTURES = (
-    Path(__file__).resolve().parent.parent / "fixtures" / "codemods" / "reciprocal-exp-to-sigmoid"
-)
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "codemods" / "reciprocal-exp-to-sigmoid"
 CASES = sorted(
     p for p in FIXTURES.glob("*.in.py") if p.with_name(p.name.replace(".in.py", ".out.py")).exists()
 )

@@ -77,7 +77,9 @@ def copy_repo(source: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(source, tmp_path / "copy"))
 
 
-def test_plan001_one_commit_per_task_with_trailers(completed_demo: tuple[Path, dict[str, bytes], dict[str, Any]]) -> None:
+def test_plan001_one_commit_per_task_with_trailers(
+    completed_demo: tuple[Path, dict[str, bytes], dict[str, Any]],
+) -> None:
     repo, _, report = completed_demo
     tasks = report["tasks"]
     assert [t["id"] for t in tasks] == ["1.1", "1.2", "2.1", "2.2", "3.1", "3.2", "4.1", "4.2"]
@@ -118,7 +120,9 @@ def test_plan001_code_and_tracker(completed_demo: tuple[Path, dict[str, bytes], 
 
 
 def test_second_run_makes_no_commit(
-    completed_demo: tuple[Path, dict[str, bytes], dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    completed_demo: tuple[Path, dict[str, bytes], dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo = copy_repo(completed_demo[0], tmp_path)
     count = commit_count(repo)
@@ -128,7 +132,9 @@ def test_second_run_makes_no_commit(
 
 
 def test_revert_restores_files_and_reopens_task(
-    completed_demo: tuple[Path, dict[str, bytes], dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    completed_demo: tuple[Path, dict[str, bytes], dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo = copy_repo(completed_demo[0], tmp_path)
     before = completed_demo[1]
@@ -147,7 +153,9 @@ def test_revert_restores_files_and_reopens_task(
 
 
 def test_revert_every_task_newest_first_restores_the_tree(
-    completed_demo: tuple[Path, dict[str, bytes], dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    completed_demo: tuple[Path, dict[str, bytes], dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo = copy_repo(completed_demo[0], tmp_path)
     for task in ["4.2", "4.1", "3.2", "3.1", "2.2", "2.1", "1.2", "1.1"]:
@@ -157,11 +165,15 @@ def test_revert_every_task_newest_first_restores_the_tree(
 
 
 def test_revert_conflict_refuses_and_names_commits(
-    completed_demo: tuple[Path, dict[str, bytes], dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    completed_demo: tuple[Path, dict[str, bytes], dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo = copy_repo(completed_demo[0], tmp_path)
     path = repo / DB_HEAD
-    path.write_text(path.read_text().replace("torch.sigmoid(self.k * (x - y))", "torch.sigmoid(2 * self.k * (x - y))"))
+    path.write_text(
+        path.read_text().replace("torch.sigmoid(self.k * (x - y))", "torch.sigmoid(2 * self.k * (x - y))")
+    )
     git.Repo(repo).git.commit("-am", "Sharpen the step function")
     before, count = snapshot(repo), commit_count(repo)
     code, doc = cli(capsys, "revert", "PLAN-001:1.1", "--repo", repo)
@@ -179,7 +191,9 @@ def test_dirty_tree_is_refused(demo_repo: RepoFactory, capsys: pytest.CaptureFix
     (repo / "ocr/models/loss/dice_loss.py").write_text("# work in progress\n")
     before, count = snapshot(repo), commit_count(repo)
     code, doc = cli(capsys, "run", repo / PLAN_001, "--repo", repo)
-    assert code == ExitCode.DIRTY_TREE and "uncommitted changes (ocr/models/loss/dice_loss.py)" in doc["message"]
+    assert (
+        code == ExitCode.DIRTY_TREE and "uncommitted changes (ocr/models/loss/dice_loss.py)" in doc["message"]
+    )
     assert snapshot(repo) == before and commit_count(repo) == count
 
 
@@ -194,10 +208,22 @@ def test_index_lock_is_refused_and_kept(demo_repo: RepoFactory, capsys: pytest.C
 @pytest.mark.parametrize(
     ("outline", "fragment"),
     [
-        ("1. [ ] **Task 1.1: A**\n   - [ ] Apply `no-such-codemod` to `ocr/models/head/db_head.py`", "unknown codemod 'no-such-codemod'"),
-        ("1. [ ] **Task 1.1: A**\n   - [ ] Apply `reciprocal-exp-to-sigmoid` to `../../etc/passwd`", "outside the repository"),
-        ("1. [ ] **Task 1.1: A**\n   - [ ] Apply `reciprocal-exp-to-sigmoid` to `ocr/nope.py`", "does not exist"),
-        ("1. [ ] **Task 1.1: A**\n   - [ ] Apply `lazy-import` to `runners/train.py` with `colour=blue`", "no option 'colour'"),
+        (
+            "1. [ ] **Task 1.1: A**\n   - [ ] Apply `no-such-codemod` to `ocr/models/head/db_head.py`",
+            "unknown codemod 'no-such-codemod'",
+        ),
+        (
+            "1. [ ] **Task 1.1: A**\n   - [ ] Apply `reciprocal-exp-to-sigmoid` to `../../etc/passwd`",
+            "outside the repository",
+        ),
+        (
+            "1. [ ] **Task 1.1: A**\n   - [ ] Apply `reciprocal-exp-to-sigmoid` to `ocr/nope.py`",
+            "does not exist",
+        ),
+        (
+            "1. [ ] **Task 1.1: A**\n   - [ ] Apply `lazy-import` to `runners/train.py` with `colour=blue`",
+            "no option 'colour'",
+        ),
         ("1. [ ] **Task 1.1: A**\n   - [ ] Run `python -m py_compile /etc/passwd`", "is absolute"),
         ("1. [ ] **Task 1.1: A**\n   - [ ] s\n2. [ ] **Task 1.1: B**\n   - [ ] s", "duplicate task id 1.1"),
     ],
@@ -219,10 +245,13 @@ def test_bad_input_changes_nothing(
 # -- blocked, manual, done, dry run ---------------------------------------------------
 
 
-def test_blocked_task_restores_files_and_records_blocker(demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+def test_blocked_task_restores_files_and_records_blocker(
+    demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = demo_repo()
     plan = write_plan(
-        repo, "1. [ ] **Task 1.1: Fix**\n   - [ ] Apply `reciprocal-exp-to-sigmoid` to `ocr/models/head/db_head.py` (expect 3 changes)"
+        repo,
+        "1. [ ] **Task 1.1: Fix**\n   - [ ] Apply `reciprocal-exp-to-sigmoid` to `ocr/models/head/db_head.py` (expect 3 changes)",
     )
     before = snapshot(repo)
     code, doc = cli(capsys, "run", plan, "--repo", repo)
@@ -244,7 +273,9 @@ def test_blocked_task_restores_files_and_records_blocker(demo_repo: RepoFactory,
     assert "BLOCKER" not in plan.read_text() and "- **STATUS:** Completed" in plan.read_text()
 
 
-def test_manual_step_stops_then_done_commits_the_edit(demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+def test_manual_step_stops_then_done_commits_the_edit(
+    demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = demo_repo()
     plan = write_plan(
         repo,
@@ -258,7 +289,9 @@ def test_manual_step_stops_then_done_commits_the_edit(demo_repo: RepoFactory, ca
     assert doc["tasks"][0]["manual_step"]["text"].startswith("Add a docstring")
     assert commit_count(repo) == count
     path = repo / DB_HEAD
-    path.write_text(path.read_text().replace("        # Differentiable", '        """Step."""\n        # Differentiable'))
+    path.write_text(
+        path.read_text().replace("        # Differentiable", '        """Step."""\n        # Differentiable')
+    )
     code, doc = cli(capsys, "done", "PLAN-042:1.1", "--repo", repo)
     assert code == 0, doc["message"]
     assert trailers(repo)["Blueprint-Outcome"] == "done"
@@ -267,9 +300,13 @@ def test_manual_step_stops_then_done_commits_the_edit(demo_repo: RepoFactory, ca
     assert "- [x] Add a docstring" in plan.read_text()
 
 
-def test_done_with_new_undefined_name_keeps_the_edit(demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+def test_done_with_new_undefined_name_keeps_the_edit(
+    demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = demo_repo()
-    plan = write_plan(repo, "1. [ ] **Task 1.1: Edit**\n   - [ ] Make the lazy import of `runners/train.py` by hand")
+    plan = write_plan(
+        repo, "1. [ ] **Task 1.1: Edit**\n   - [ ] Make the lazy import of `runners/train.py` by hand"
+    )
     path = repo / "runners/train.py"
     edited = path.read_text().replace("import wandb\n", "")  # the NameError that shipped
     path.write_text(edited)
