@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         report.error = {"message": str(err), "path": None, "line": None}
     if args.json:
-        sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:
         from runner.render import render_text
 

@@ -139,8 +139,10 @@ class Repository:
         checkpoint("during-commit")
         fd, message_file = tempfile.mkstemp(prefix="runner-msg-", dir=self.git_dir)
         try:
+            # Blueprint bytes that are not UTF-8 travel as surrogates; git wants UTF-8.
+            readable = message.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(message)
+                handle.write(readable)
             args = ["--file", message_file, "--cleanup=verbatim"]
             if no_verify:
                 args.append("--no-verify")

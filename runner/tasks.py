@@ -8,6 +8,7 @@ the run with the blueprint's file and line and changes nothing.
 from __future__ import annotations
 
 import glob
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,9 @@ from runner.blueprint.steps import (
 from runner.errors import BlueprintError
 from runner.fsutil import resolve_inside
 from runner.gates.imports import module_for
+
+
+_MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,8 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
                 raise BlueprintError(f"gate target {name!r} does not exist", path=bp.path, line=line)
             files.append(_relative(root, path))
         if action.gate == "imports":
+            if not _MODULE.fullmatch(action.module):
+                raise BlueprintError(f"{action.module!r} is not a module name", path=bp.path, line=line)
             module_file = _module_file(root, action.module)
             files += [module_file] if module_file else []
     else:

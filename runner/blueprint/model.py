@@ -205,7 +205,15 @@ def _front_matter(lines: list[Line], path: str) -> tuple[dict[str, Any], int]:
             if len(encode(text)) > MAX_FRONT_MATTER_BYTES:
                 raise BlueprintError("front matter is larger than 64 KiB", path=path, line=1)
             _reject_yaml_aliases(text, path)
-            data = yaml.safe_load(text) if text.strip() else {}
+            try:
+                data = yaml.safe_load(text) if text.strip() else {}
+            except yaml.YAMLError as err:  # e.g. a !!python tag the safe loader refuses
+                mark = getattr(err, "problem_mark", None)
+                raise BlueprintError(
+                    f"front matter is not valid YAML: {getattr(err, 'problem', None) or err}",
+                    path=path,
+                    line=mark.line + 2 if mark is not None else 2,
+                ) from None
             if data is None:
                 data = {}
             if not isinstance(data, dict):
@@ -254,6 +262,8 @@ class _Parser:
             tracker_section=tracker_section,
         )
         self._outline(blueprint, body_start, headings, in_fence)
+        if not blueprint.tasks:
+            raise self.fail("the blueprint has no tasks ('1. [ ] **Task 1.1: Title**' under a phase)", None)
         self._checklist_and_fallbacks(blueprint, headings, in_fence)
         blueprint.next_action = self._section(headings, "immediate next action")
         return blueprint
