@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
 from runner import loop
 from runner.errors import ExitCode, RunnerError
+from runner.render import esc, render_text
 from runner.report import CommandReport
 
 
@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def progress(message: str) -> None:
-        err_console.print(escape(message), style="dim")
+        err_console.print(esc(message), style="dim")
 
     command = args.command + (f" {args.codemod_command}" if args.command == "codemod" else "")
     try:
@@ -150,8 +150,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:
-        from runner.render import render_text
-
         render_text(report, Console(highlight=False, soft_wrap=True), err_console)
     return int(report.exit_code)
 
