@@ -18,11 +18,11 @@ DEMO_BLUEPRINT = PROJECT_ROOT / "blueprints" / "PLAN-001-core-training-stabiliza
 REVERTED_TASK = "PLAN-001:3.1"
 
 
-def make_demo_repo(target: Path, blueprints: list[Path]) -> Path:
-    """Copy the demo project and ``blueprints`` into ``target`` as a one-commit git repo."""
-    if not DEMO_FIXTURE.is_dir():
-        raise InputError("demo fixture not found; run from a clone of the repository", path=str(DEMO_FIXTURE))
-    shutil.copytree(DEMO_FIXTURE, target)
+def make_demo_repo(target: Path, blueprints: list[Path], fixture: Path = DEMO_FIXTURE) -> Path:
+    """Copy ``fixture`` and ``blueprints`` into ``target`` as a one-commit git repo."""
+    if not fixture.is_dir():
+        raise InputError("demo fixture not found; run from a clone of the repository", path=str(fixture))
+    shutil.copytree(fixture, target)
     (target / "blueprints").mkdir()
     for blueprint in blueprints:
         shutil.copyfile(blueprint, target / "blueprints" / blueprint.name)

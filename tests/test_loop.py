@@ -152,18 +152,6 @@ def test_revert_restores_files_and_reopens_task(
     assert "torch.sigmoid(self.k * (x - y))" in (repo / DB_HEAD).read_text()
 
 
-def test_revert_every_task_newest_first_restores_the_tree(
-    completed_demo: tuple[Path, dict[str, bytes], dict[str, Any]],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    repo = copy_repo(completed_demo[0], tmp_path)
-    for task in ["4.2", "4.1", "3.2", "3.1", "2.2", "2.1", "1.2", "1.1"]:
-        code, doc = cli(capsys, "revert", f"PLAN-001:{task}", "--repo", repo)
-        assert code == 0, doc["message"]
-    assert snapshot(repo) == completed_demo[1]
-
-
 def test_revert_conflict_refuses_and_names_commits(
     completed_demo: tuple[Path, dict[str, bytes], dict[str, Any]],
     tmp_path: Path,
