@@ -26,7 +26,7 @@ def _decode(source: bytes, path: str) -> str:
     try:
         return source.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise InputError(f"is not UTF-8 (byte {err.start}); YAML edits need UTF-8", path=path)
+        raise InputError(f"is not UTF-8 (byte {err.start}); YAML edits need UTF-8", path=path) from None
 
 
 def _compose(text: str, path: str) -> yaml.Node:

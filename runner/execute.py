@@ -126,7 +126,8 @@ def apply_steps(plan: TaskPlan, root: Path) -> TaskExecution:
             detail = (
                 f"{relative}: {action.key} already {action.value}"
                 if not config_change.changed
-                else f"{relative}:{config_change.line}: {action.key}: {config_change.before} -> {action.value}"
+                else f"{relative}:{config_change.line}: {action.key}: "
+                f"{config_change.before} -> {action.value}"
             )
             if config_change.changed:
                 execution.config_changes.append((relative, action.key, config_change.before, action.value))

@@ -21,6 +21,7 @@ CHECKPOINTS = (
     "during-commit",
     "after-commit",
 )
+REVERT_CHECKPOINTS = ("during-revert",)
 
 
 def checkpoint(name: str) -> None:

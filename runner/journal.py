@@ -9,6 +9,7 @@ task's commit had landed, in which case it only clears the journal.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ class Journal:
     task: str
     head: str
     files: dict[str, bytes | None]  # absolute path -> pre-image (None: did not exist)
+    operation: str = "run"  # or "revert": recovery then also clears git's revert state
 
     def to_json(self) -> str:
         return json.dumps(
@@ -33,6 +35,7 @@ class Journal:
                 "plan": self.plan,
                 "task": self.task,
                 "head": self.head,
+                "operation": self.operation,
                 "files": {
                     p: None if data is None else base64.b64encode(data).decode("ascii")
                     for p, data in self.files.items()
@@ -49,6 +52,7 @@ class Journal:
             raw["task"],
             raw["head"],
             {p: None if d is None else base64.b64decode(d) for p, d in raw["files"].items()},
+            raw.get("operation", "run"),
         )
 
 
@@ -69,10 +73,8 @@ def read_journal(git_dir: Path) -> Journal | None:
 
 
 def clear_journal(git_dir: Path) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(journal_path(git_dir))
-    except FileNotFoundError:
-        pass
 
 
 def restore_files(journal: Journal) -> list[str]:

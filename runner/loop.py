@@ -12,7 +12,7 @@ import difflib
 import re
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +134,8 @@ def recover_interrupted(repo: Repository) -> list[str]:
         return [
             f"an interrupted run of {journal.plan} Task {journal.task} had committed {head[:12]}; kept it"
         ]
+    if journal.operation == "revert":
+        repo.quit_revert()
     restored = restore_files(journal)
     inside = [p for p in journal.files if Path(p).is_relative_to(repo.root)]
     if inside:
@@ -232,14 +234,15 @@ def _task_report(plan: TaskPlan, outcome: str, execution: TaskExecution | None =
 def _commit_message(
     session: Session,
     bp: Blueprint,
-    plan: TaskPlan,
+    task: Task,
     outcome: str,
     *,
+    plan: TaskPlan | None = None,
     execution: TaskExecution | None = None,
-    gates: list[GateResult] = (),  # type: ignore[assignment]
+    gates: Sequence[GateResult] = (),
     blocker: str = "",
     fallback: str | None = None,
-    reverted: list[str] = (),  # type: ignore[assignment]
+    reverted: Sequence[str] = (),
 ) -> str:
     skips = []
     if execution is not None:
@@ -248,16 +251,16 @@ def _commit_message(
     return render(
         "commit.txt.j2",
         plan_id=bp.plan_id,
-        task=plan.task,
+        task=task,
         outcome=outcome,
         blueprint=session.blueprint_in_repo or session.display,
         files=_file_summaries(execution) if execution else [],
         skips=skips,
-        steps=[{"kind": s.kind, "text": s.step.text} for s in plan.steps],
+        steps=[{"kind": s.kind, "text": s.step.text} for s in plan.steps] if plan else [],
         gates=[g.line() for g in gates],
         blocker=blocker,
         fallback=fallback,
-        codemods=list(plan.codemod_names),
+        codemods=list(plan.codemod_names) if plan else [],
         run_id=session.run_id,
         reverted=[sha[:12] for sha in reverted],
     )
@@ -303,7 +306,10 @@ def run(session: Session, *, task_id: str | None = None, dry_run: bool = False) 
             report.tasks.append(task_report)
             if task_report.outcome == "manual":
                 report.exit_code = ExitCode.MANUAL_STEP
-                report.message = f"Task {plan.task.id} needs a person or an agent; then `runner done {bp.plan_id}:{plan.task.id}`"
+                report.message = (
+                    f"Task {plan.task.id} needs a person or an agent; "
+                    f"then `runner done {bp.plan_id}:{plan.task.id}`"
+                )
                 break
             if task_report.outcome == "blocked":
                 report.exit_code = ExitCode.TASK_FAILED
@@ -417,8 +423,9 @@ def _commit_or_block(
             message = _commit_message(
                 session,
                 bp,
-                plan,
+                plan.task,
                 "blocked",
+                plan=plan,
                 execution=execution,
                 gates=gates,
                 blocker=report.blocker,
@@ -430,7 +437,9 @@ def _commit_or_block(
             return report
         _write_blueprint(session, complete_task(bp, plan.task))
         checkpoint("after-tracker-write")
-        message = _commit_message(session, bp, plan, outcome, execution=execution, gates=gates)
+        message = _commit_message(
+            session, bp, plan.task, outcome, plan=plan, execution=execution, gates=gates
+        )
         report.commit = _commit(session, sorted(set(changed) | keep_on_failure), message)
         checkpoint("after-commit")
         report.tracker_after = _tracker_values(session.load())
@@ -438,7 +447,7 @@ def _commit_or_block(
         return report
     except BaseException:
         restore_files(journal)
-        inside = [p for p in changed + [session.blueprint_in_repo or ""] if p]
+        inside = [p for p in [*changed, session.blueprint_in_repo or ""] if p]
         if inside:
             session.repo.repo.git.reset("-q", "--", *inside)
         clear_journal(session.repo.git_dir)
@@ -488,7 +497,7 @@ def done(session: Session, task_spec: str) -> CommandReport:
     with _locked(session, "done") as notes:
         report.notes += notes
         session.repo.ensure_no_git_operation()
-        session.repo.head()
+        session.repo.head()  # raises on a repository without commits
         bp = session.load()
         report.plan = bp.plan_id
         task = bp.task(_task_part(task_spec, bp))
@@ -499,10 +508,10 @@ def done(session: Session, task_spec: str) -> CommandReport:
         execution = apply_steps(plan, session.root)
         for path in edited:
             disk = session.root / path
-            if path not in execution.before and disk.is_file():
-                # Gates compare a person's edit with HEAD, so new undefined names show.
+            if disk.is_file():
+                # Gates compare with HEAD, so undefined names a person's edit adds show as new.
+                execution.after.setdefault(path, disk.read_bytes())
                 execution.before[path] = session.repo.read_head(path) or b""
-                execution.after[path] = disk.read_bytes()
         task_report = _commit_or_block(
             session, bp, plan, execution, outcome="done", keep_on_failure=frozenset(edited)
         )
@@ -537,44 +546,42 @@ def revert(session: Session, task_spec: str) -> CommandReport:
         ]
         if not targets:
             raise InputError(
-                f"no commit of {bp.plan_id} Task {task.id} to revert (none has the trailers, or all were reverted)",
+                f"no commit of {bp.plan_id} Task {task.id} to revert "
+                "(none has the trailers, or all were reverted)",
                 path=session.display,
             )
         start = session.repo.head()
         inside = session.blueprint_in_repo
         external_before = None if inside else session.blueprint_path.read_bytes()
+        touched = {p for c in targets for p in session.repo.changed_files(c.sha)}
+        preimages: dict[str, bytes | None] = {
+            str(session.root / p): (session.root / p).read_bytes() if (session.root / p).exists() else None
+            for p in sorted(touched)
+        }
+        preimages[str(session.blueprint_path)] = session.blueprint_path.read_bytes()
+        write_journal(
+            session.repo.git_dir, Journal(session.run_id, bp.plan_id, task.id, start, preimages, "revert")
+        )
         try:
             session.repo.revert_no_commit([c.sha for c in targets], keep_ours=[inside] if inside else [])
+            checkpoint("during-revert")
             current = session.load()
             reopened = current.task(task.id)
             if reopened.checked:
                 _write_blueprint(session, reopen_task(current, reopened))
-            message = render(
-                "commit.txt.j2",
-                plan_id=bp.plan_id,
-                task=task,
-                outcome="reverted",
-                blueprint=inside or session.display,
-                files=[],
-                skips=[],
-                steps=[],
-                gates=[],
-                blocker="",
-                fallback=None,
-                codemods=[],
-                run_id=session.run_id,
-                reverted=[c.sha[:12] for c in targets],
-            )
+            message = _commit_message(session, bp, task, "reverted", reverted=[c.sha for c in targets])
             paths = session.repo.staged_paths()
             sha = _commit(session, paths, message)
         except BaseException:
             session.repo.abort_to(start)
             if external_before is not None:
                 _write_blueprint(session, external_before)
+            clear_journal(session.repo.git_dir)
             raise
+        clear_journal(session.repo.git_dir)
         task_report = TaskReport(task.id, task.title, f"{task.phase.key}: {task.phase.title}", "reverted")
         task_report.commit = sha
-        task_report.files_changed = [p for p in session.repo.changed_files(sha)] if sha else []
+        task_report.files_changed = session.repo.changed_files(sha) if sha else []
         task_report.tracker_before = _tracker_values(bp)
         task_report.tracker_after = _tracker_values(session.load())
         report.tasks.append(task_report)

@@ -79,7 +79,8 @@ def render_text(report: CommandReport, out: Console, err: Console) -> None:
             out.print(f"[bold]{esc(codemod['name'])}[/bold]  {esc(codemod['description'])}")
             for option in codemod["options"]:
                 out.print(
-                    f"    --arg {esc(option['name'])}=...  {esc(option['help'])} (default {option['default']!r})"
+                    f"    --arg {esc(option['name'])}=...  {esc(option['help'])} "
+                    f"(default {option['default']!r})"
                 )
     elif report.command == "codemod apply" and data:
         for entry in data["files"]:

@@ -8,6 +8,7 @@ callers pass paths, messages and trailer values.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -197,7 +198,7 @@ class Repository:
                 unmerged = self._unmerged()
                 blocking = [p for p in unmerged if p not in keep_ours]
                 if blocking or not unmerged:
-                    self._abort_to(start)
+                    self.abort_to(start)
                     later = self._later_commits(sha, blocking or self.changed_files(sha))
                     raise RevertConflictError(
                         f"reverting {sha[:12]} conflicts in {', '.join(blocking) or 'the tree'}; "
@@ -207,21 +208,18 @@ class Repository:
                     ) from None
                 self.repo.git.checkout("HEAD", "--", *unmerged)
         # git leaves REVERT_HEAD or sequencer state behind after --no-commit.
-        for leftover in ("REVERT_HEAD", "sequencer"):
-            target = self.git_dir / leftover
-            if target.is_file():
-                target.unlink()
-            elif target.is_dir():
-                self.repo.git.revert("--quit")
+        self.quit_revert()
+        with contextlib.suppress(FileNotFoundError):
+            (self.git_dir / "REVERT_HEAD").unlink()
+
+    def quit_revert(self) -> None:
+        """Forget an unfinished ``git revert`` (its sequencer state), keeping the tree."""
+        with contextlib.suppress(git.GitCommandError):
+            self.repo.git.revert("--quit")
 
     def abort_to(self, sha: str) -> None:
-        self._abort_to(sha)
-
-    def _abort_to(self, sha: str) -> None:
-        try:
-            self.repo.git.revert("--quit")
-        except git.GitCommandError:
-            pass
+        """Back to ``sha`` after a failed revert; only called on a tree that was clean."""
+        self.quit_revert()
         self.repo.git.reset("-q", "--hard", sha)
 
     def _unmerged(self) -> list[str]:

@@ -30,7 +30,6 @@ from runner.errors import BlueprintError
 from runner.fsutil import resolve_inside
 from runner.gates.imports import module_for
 
-
 _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 

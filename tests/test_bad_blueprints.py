@@ -75,7 +75,9 @@ def test_very_large_blueprint(demo_repo: RepoFactory, capsys: pytest.CaptureFixt
 
 
 @pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items() if e["exit"] == 0))
-def test_odd_but_valid_blueprint(name: str, demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+def test_odd_but_valid_blueprint(
+    name: str, demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = demo_repo()
     blueprint = _install(repo, name)
     original = blueprint.read_bytes()

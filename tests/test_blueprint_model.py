@@ -14,7 +14,7 @@ from runner.errors import BlueprintError
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "blueprints" / "seed-PLAN-001.md"
-ALL_BLUEPRINTS = sorted((ROOT / "blueprints").glob("*.md")) + [SEED]
+ALL_BLUEPRINTS = [*sorted((ROOT / "blueprints").glob("*.md")), SEED]
 
 
 def test_seed_structure() -> None:

@@ -118,3 +118,25 @@ def test_interrupted_task_is_rolled_back_on_next_start(
     assert code == 0, doc["message"]
     assert any("rolled back an interrupted run of PLAN-042 Task 1.1" in n for n in doc["notes"])
     assert main(["status", str(plan), "--repo", str(repo)]) == 0
+
+
+def test_kill_during_revert_then_recover(demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = demo_repo()
+    plan = write_plan(repo, OUTLINE)
+    code, _ = cli(capsys, "run", plan, "--repo", repo)
+    assert code == 0
+    before, head = snapshot(repo), git.Repo(repo).head.commit.hexsha
+    killed = subprocess.run(
+        [sys.executable, "-m", "runner", "revert", "PLAN-042:1.1", "--repo", str(repo)],
+        env={**os.environ, ENV: "during-revert"},
+        capture_output=True,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert snapshot(repo) != before  # the revert was half applied
+    code, doc = cli(capsys, "recover", "--repo", repo)
+    assert code == 0 and "rolled back" in doc["message"]
+    assert snapshot(repo) == before and git.Repo(repo).head.commit.hexsha == head
+    assert not git.Repo(repo).is_dirty(untracked_files=True)
+    code, doc = cli(capsys, "revert", "PLAN-042:1.1", "--repo", repo)  # and it then works
+    assert code == 0, doc["message"]

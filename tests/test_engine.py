@@ -106,7 +106,9 @@ def test_files_that_cannot_be_handled_are_skipped_with_the_reason(source: bytes,
 
 
 def test_encoding_cookie_and_crlf_survive() -> None:
-    source = "# -*- coding: latin-1 -*-\r\nimport torch\r\n# café\r\ny = 1 / (1 + torch.exp(-x))\r\n".encode("latin-1")
+    source = "# -*- coding: latin-1 -*-\r\nimport torch\r\n# café\r\ny = 1 / (1 + torch.exp(-x))\r\n".encode(
+        "latin-1"
+    )
     outcome = apply_codemods(source, _all(), "latin.py")
     assert outcome.status == "changed"
     assert outcome.after == source.replace(b"1 / (1 + torch.exp(-x))", b"torch.sigmoid(x)")

@@ -239,7 +239,8 @@ def test_blocked_task_restores_files_and_records_blocker(
     repo = demo_repo()
     plan = write_plan(
         repo,
-        "1. [ ] **Task 1.1: Fix**\n   - [ ] Apply `reciprocal-exp-to-sigmoid` to `ocr/models/head/db_head.py` (expect 3 changes)",
+        "1. [ ] **Task 1.1: Fix**\n"
+        "   - [ ] Apply `reciprocal-exp-to-sigmoid` to `ocr/models/head/db_head.py` (expect 3 changes)",
     )
     before = snapshot(repo)
     code, doc = cli(capsys, "run", plan, "--repo", repo)
@@ -292,9 +293,7 @@ def test_done_with_new_undefined_name_keeps_the_edit(
     demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = demo_repo()
-    plan = write_plan(
-        repo, "1. [ ] **Task 1.1: Edit**\n   - [ ] Make the lazy import of `runners/train.py` by hand"
-    )
+    write_plan(repo, "1. [ ] **Task 1.1: Edit**\n   - [ ] Make the lazy import of `runners/train.py` by hand")
     path = repo / "runners/train.py"
     edited = path.read_text().replace("import wandb\n", "")  # the NameError that shipped
     path.write_text(edited)

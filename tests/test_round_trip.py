@@ -14,7 +14,9 @@ from tests.test_loop import cli
 
 
 @pytest.mark.parametrize("blueprint", BLUEPRINTS, ids=lambda p: p.stem)
-def test_run_then_revert_everything(blueprint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_then_revert_everything(
+    blueprint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     model = load_blueprint(blueprint)
     fixture = ROOT / str(model.front_matter["demo_fixture"])
     repo = make_demo_repo(tmp_path / "repo", [blueprint], fixture)

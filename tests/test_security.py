@@ -55,7 +55,9 @@ def _hook(repo: Path, body: str) -> Path:
     return hook
 
 
-def test_target_repo_hooks_run_on_runner_commits(demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+def test_target_repo_hooks_run_on_runner_commits(
+    demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = demo_repo()
     plan = write_plan(repo, OUTLINE)
     _hook(repo, 'echo ran >> "$(git rev-parse --git-dir)/hook-ran"\n')
@@ -71,7 +73,9 @@ def test_no_verify_skips_hooks_explicitly(demo_repo: RepoFactory, capsys: pytest
     assert code == 0 and "Blueprint-Task: 1.1" in git.Repo(repo).head.commit.message
 
 
-def test_rejecting_hook_restores_everything(demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rejecting_hook_restores_everything(
+    demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = demo_repo()
     plan = write_plan(repo, OUTLINE)
     _hook(repo, "echo 'lint failed' >&2\nexit 1\n")

@@ -8,6 +8,7 @@ is re-rendered. Every other byte, encoding oddities included, is copied.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ class Edit:
 
 def apply_edits(source: bytes, edits: Iterable[Edit]) -> bytes:
     ordered = sorted(edits, key=lambda e: (e.start, e.end))
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for before, after in itertools.pairwise(ordered):
         if after.start < before.end:
             raise ValueError(f"overlapping edits at bytes {before.start} and {after.start}")
     out: list[bytes] = []

@@ -192,7 +192,7 @@ def _reject_yaml_aliases(text: str, path: str) -> None:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise BlueprintError(f"front matter is not valid YAML: {problem}", path=path, line=line)
+        raise BlueprintError(f"front matter is not valid YAML: {problem}", path=path, line=line) from None
 
 
 def _front_matter(lines: list[Line], path: str) -> tuple[dict[str, Any], int]:
@@ -278,9 +278,10 @@ class _Parser:
             match = _FENCE.match(line.text)
             if fence is not None:
                 in_fence.add(line.number)
-                if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                    if not line.text.strip().lstrip(fence[0]):
-                        fence = None
+                # A closing fence: the same character, at least as long, nothing after it.
+                closes = match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence)
+                if closes and not line.text.strip().lstrip(fence[0]):
+                    fence = None
                 continue
             if match:
                 fence, fence_line = match.group(1), line.number

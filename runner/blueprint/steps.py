@@ -190,7 +190,7 @@ def mentioned_paths(text: str) -> tuple[str, ...]:
     found: list[str] = []
     for word in _BACKTICKED.findall(text):
         for token in word.split():
-            if "/" in token or re.search(r"\.(py|ya?ml|toml|json|cfg|ini)$", token):
-                if re.fullmatch(r"[\w./*-]+", token):
-                    found.append(token)
+            looks_like_path = "/" in token or re.search(r"\.(py|ya?ml|toml|json|cfg|ini)$", token)
+            if looks_like_path and re.fullmatch(r"[\w./*-]+", token):
+                found.append(token)
     return tuple(found)
