@@ -2,7 +2,7 @@
 
 For one file and a list of codemods:
 
-1. codemods whose ``NEEDLES`` do not occur in the raw bytes are dropped; with none
+1. codemods whose needles (``needles(options)``) do not occur in the raw bytes are dropped; with none
    left the file is never parsed (parsing is ~10 ms a file, needles are ~µs);
 2. the bytes are parsed once (LibCST honours PEP 263 cookies, BOM and CRLF, and
    ``Module.bytes`` gives them back exactly), and every remaining codemod
@@ -92,7 +92,7 @@ def _transform(
 
 def apply_codemods(source: bytes, calls: Sequence[CodemodCall], path: str) -> FileOutcome:
     """Run ``calls`` on one file's bytes and say what happened; never raises on bad input."""
-    active = [c for c in calls if any(n in source for n in c.codemod.NEEDLES)]
+    active = [c for c in calls if any(n in source for n in c.codemod.needles(c.options))]
     if not active:
         return FileOutcome(path, "unchanged", source, source)
     reason = _file_level_reason(source)
@@ -105,9 +105,7 @@ def apply_codemods(source: bytes, calls: Sequence[CodemodCall], path: str) -> Fi
     try:
         tree, changes, skips = _transform(parsed, active, path)
     except Exception as err:  # a codemod bug must not take the whole run down
-        return FileOutcome(
-            path, "error", source, source, parsed=True, reason=f"codemod crashed: {err!r}"
-        )
+        return FileOutcome(path, "error", source, source, parsed=True, reason=f"codemod crashed: {err!r}")
     after = tree.bytes
     outcome = FileOutcome(path, "unchanged", source, source, True, changes, skips)
     if after == source:
