@@ -1,0 +1,802 @@
+"""``clamp-inputs``: guard a function's tensor input with a finiteness check and a clamp."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import (
+    GlobalScope,
+    ImportAssignment,
+    ProviderT,
+    QualifiedNameProvider,
+    Scope,
+    ScopeProvider,
+)
+
+from codemods.base import Option, RunnerCodemod
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# Calls that clamp a tensor: methods of Tensor, functions of torch (by qualified name).
+_CLAMP_METHODS = frozenset({"clamp", "clip"})
+_CLAMP_INPLACE = frozenset({"clamp_", "clip_"})
+_CLAMP_FUNCS = frozenset({"torch.clamp", "torch.clip"})
+# Calls that look at, or repair, non-finite values.
+_FINITE_METHODS = frozenset(
+    {"isfinite", "isnan", "isinf", "isposinf", "isneginf", "nan_to_num", "nan_to_num_"}
+)
+_FINITE_FUNCS = frozenset(
+    {
+        "torch.isfinite",
+        "torch.isnan",
+        "torch.isinf",
+        "torch.isposinf",
+        "torch.isneginf",
+        "torch.nan_to_num",
+    }
+)
+_NAN_TO_NUM_METHODS = frozenset({"nan_to_num", "nan_to_num_"})
+_TORCH_ASSERT = frozenset({"torch._assert", "torch._assert_async"})
+# Activations, and losses that take logits or log-probabilities: a param passed through
+# one of them holds logits on entry, and clamping it to a probability range is wrong.
+_ACTIVATION_METHODS = frozenset(
+    {"sigmoid", "sigmoid_", "softmax", "log_softmax", "tanh", "tanh_", "exp", "exp_"}
+)
+_ACTIVATION_FUNCS = frozenset(
+    {
+        "torch.sigmoid",
+        "torch.special.expit",
+        "torch.nn.functional.sigmoid",
+        "torch.nn.functional.logsigmoid",
+        "torch.softmax",
+        "torch.special.softmax",
+        "torch.nn.functional.softmax",
+        "torch.log_softmax",
+        "torch.special.log_softmax",
+        "torch.nn.functional.log_softmax",
+        "torch.nn.functional.gumbel_softmax",
+        "torch.tanh",
+        "torch.nn.functional.tanh",
+        "torch.nn.functional.softplus",
+        "torch.exp",
+    }
+)
+_LOGIT_LOSSES = frozenset(
+    {
+        "torch.nn.functional.binary_cross_entropy_with_logits",
+        "torch.binary_cross_entropy_with_logits",
+        "torch.nn.functional.cross_entropy",
+        "torch.nn.functional.nll_loss",
+        "torch.nn.functional.kl_div",
+        "torch.nn.functional.poisson_nll_loss",
+        "torch.nn.functional.multilabel_soft_margin_loss",
+        "torch.nn.functional.soft_margin_loss",
+        "torchvision.ops.sigmoid_focal_loss",
+        "torchvision.ops.focal_loss.sigmoid_focal_loss",
+    }
+)
+# Uses showing the param is a container, not a tensor.
+_MAPPING_METHODS = frozenset({"items", "keys", "values", "get", "append", "extend"})
+_OVERLOAD = frozenset({"typing.overload", "typing_extensions.overload"})
+
+_NO_PARAM = "no such parameter"  # a sentinel reason, reported once per file
+_TYPE_CHECKING = m.Name("TYPE_CHECKING") | m.Attribute(
+    value=m.Name("typing") | m.Name("typing_extensions"), attr=m.Name("TYPE_CHECKING")
+)
+_DOCSTRING = m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])
+
+
+# -- function targeting (shared shape with replace-default) ---------------------------
+def check_function_spec(spec: str) -> None:
+    """Raise ``ValueError`` unless ``spec`` is ``name`` or a dotted ``Class.method`` path."""
+    parts = spec.split(".")
+    if not spec or not all(_IDENT.match(p) or p == "<locals>" for p in parts):
+        raise ValueError(f"option 'function' takes a name or Class.method, not {spec!r}")
+    if parts[-1] == "<locals>":
+        raise ValueError(f"option 'function' must end with a function name, not {spec!r}")
+
+
+def spec_matches(spec: str, bare_name: str, qualified_names: Iterator[str]) -> bool:
+    """A bare ``spec`` matches every def of that name; a dotted one matches the tail
+    of the def's qualified name, with ``<locals>`` parts ignored (``outer.inner``
+    names ``inner`` defined in ``outer``)."""
+    if "." not in spec:
+        return bare_name == spec
+    wanted = [p for p in spec.split(".") if p != "<locals>"]
+    for qname in qualified_names:
+        parts = [p for p in qname.split(".") if p != "<locals>"]
+        if parts[-len(wanted) :] == wanted:
+            return True
+    return False
+
+
+def format_number(value: float) -> str:
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def literal_number(node: cst.BaseExpression) -> float | None:
+    """The value of ``0``, ``1.0``, ``-1e-6``; ``None`` for anything else."""
+    if isinstance(node, cst.Integer | cst.Float):
+        try:
+            return float(node.evaluated_value)
+        except (OverflowError, ValueError):
+            return None
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus | cst.Plus):
+        inner = literal_number(node.expression)
+        if inner is None:
+            return None
+        return -inner if isinstance(node.operator, cst.Minus) else inner
+    return None
+
+
+class _NoNestedScopes(cst.CSTVisitor):
+    """Visits a function body without entering nested defs, classes or lambdas."""
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+class _Collect(cst.CSTVisitor):
+    """Every Name and Call below a node (nested scopes included)."""
+
+    def __init__(self) -> None:
+        self.names: list[cst.Name] = []
+        self.calls: list[cst.Call] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+
+
+class _BodyFacts(_NoNestedScopes):
+    """Statements of the body (not nested scopes) that matter for the decision."""
+
+    def __init__(self) -> None:
+        self.assigns: list[tuple[cst.CSTNode, Sequence[cst.BaseExpression], cst.BaseExpression]] = []
+        self.calls: list[cst.Call] = []
+        self.subscripts: list[cst.Subscript] = []
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.assigns.append((node, [t.target for t in node.targets], node.value))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self.assigns.append((node, [node.target], node.value))
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.assigns.append((node, [node.target], node.value))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        self.subscripts.append(node)
+
+
+@dataclass
+class _Plan:
+    """What to insert into one function, decided on the original tree."""
+
+    inserts: list[tuple[int, list[cst.BaseStatement]]] = field(default_factory=list)
+    description: str = ""
+    add_torch_import: bool = False
+
+
+class ClampInputs(RunnerCodemod):
+    """Insert a NaN/Inf check and a clamp of one tensor parameter at the start of a function.
+
+    With the defaults, the start of every ``forward`` taking ``pred`` gets, after the
+    docstring::
+
+        if not torch.isfinite(pred).all():
+            raise ValueError("pred contains NaN or Inf")
+        pred = pred.clamp(0, 1)
+
+    ``function=DiceLoss.forward`` limits it to that class's method (a dotted name matches
+    the tail of the def's qualified name, ``<locals>`` ignored). The torch module is
+    named as the file names it (``import torch as T`` gives ``T.isfinite``). If the file
+    only has ``from torch import ...`` forms, ``import torch`` is added; if it does not
+    import torch at all the function is skipped (its parameter may not be a tensor).
+
+    Nothing is inserted twice: among the statements before the first other use of the
+    parameter, an existing clamp (``pred.clamp(0, 1)``, ``torch.clamp(pred, min=0,
+    max=1)``, ``pred.clip_(0, 1)``...) or finiteness check (an ``if``/``assert``/
+    ``torch._assert`` testing ``torch.isfinite(pred)``, ``pred.isnan()``..., or
+    ``pred = torch.nan_to_num(pred)``) counts; only the missing part is added, the
+    check always before the clamp. ``@overload`` stubs are left alone silently. Async
+    functions and generators are guarded too (the check runs when their body starts).
+    A one-line ``def f(pred): return ...`` is turned into an indented block. New lines
+    use the body's own indentation and the file's newline.
+
+    Skipped, with a reason: no parameter of that name, or it is ``*args``/``**kwargs``,
+    has a default, or is annotated as something other than a torch Tensor; lambdas;
+    stub bodies (``...``, ``pass``, ``raise NotImplementedError``); an existing clamp
+    of the parameter with other bounds; a parameter reassigned through an activation
+    (``pred = pred.sigmoid()``: it held logits on entry) or used as a container
+    (``pred["binary"]``, ``isinstance(pred, ...)``); non-finite values already handled
+    further down (a raise at the start would change that); ``torch`` shadowed or bound
+    to something else.
+
+    Valid (left alone)::
+
+        def forward(self, pred, gt):
+            if not torch.isfinite(pred).all():
+                raise ValueError("pred contains NaN or Inf")
+            pred = pred.clamp(0, 1)
+            return (pred - gt).abs().mean()
+
+    Invalid (rewritten into the above)::
+
+        def forward(self, pred, gt):
+            return (pred - gt).abs().mean()
+    """
+
+    NAME: ClassVar[str] = "clamp-inputs"
+    DESCRIPTION: ClassVar[str] = (  # type: ignore[misc]  # base.py declares it ClassVar
+        "Insert a NaN/Inf check and pred = pred.clamp(0, 1) at the start of a function."
+    )
+    NEEDLES: ClassVar[tuple[bytes, ...]] = (b"forward",)
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("function", str, "forward", "function name, or Class.method"),
+        Option("param", str, "pred", "the parameter to guard"),
+        Option("min", float, 0.0, "lower clamp bound"),
+        Option("max", float, 1.0, "upper clamp bound"),
+        Option("check_finite", bool, True, "also insert the NaN/Inf check"),
+    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
+        *RunnerCodemod.METADATA_DEPENDENCIES,
+        QualifiedNameProvider,
+        ScopeProvider,
+    )
+
+    @classmethod
+    def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
+        options = super().resolve_options(given)
+        check_function_spec(str(options["function"]))
+        if not _IDENT.match(str(options["param"])):
+            raise ValueError(f"option 'param' takes an identifier, not {options['param']!r}")
+        low, high = options["min"], options["max"]
+        if not isinstance(low, int | float) or not isinstance(high, int | float):
+            raise ValueError("options 'min' and 'max' take numbers")
+        if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+            raise ValueError(f"options 'min' and 'max' must be finite with min <= max: {low}, {high}")
+        return options
+
+    @classmethod
+    def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
+        """Needles for these (resolved) options: the function's bare name."""
+        spec = str(options.get("function") or "forward")
+        return (spec.rsplit(".", 1)[-1].encode(),)
+
+    def __init__(self, context: CodemodContext, **options: object) -> None:
+        super().__init__(context, **options)
+        self.spec = str(self.options["function"])
+        self.param = str(self.options["param"])
+        self.low = float(self.options["min"])  # type: ignore[arg-type]
+        self.high = float(self.options["max"])  # type: ignore[arg-type]
+        self.check_finite = bool(self.options["check_finite"])
+        self.plans: dict[cst.FunctionDef, _Plan] = {}
+        self.tree: cst.Module | None = None
+        self.torch_imports: tuple[list[str], bool] | None = None
+        self.type_checking_imports: set[int] = set()
+        self.without_param: list[cst.FunctionDef] = []
+        self.with_param = 0
+
+    # -- traversal ---------------------------------------------------------------
+    def visit_Module(self, node: cst.Module) -> None:
+        self.tree = node
+        # Imports under a module-level ``if TYPE_CHECKING:`` bind nothing at run time.
+        for stmt in node.body:
+            if isinstance(stmt, cst.If) and m.matches(stmt.test, _TYPE_CHECKING):
+                for found in m.findall(stmt.body, m.Import() | m.ImportFrom()):
+                    self.type_checking_imports.add(id(found))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1 or not isinstance(node.value, cst.Lambda):
+            return
+        target = node.targets[0].target
+        if isinstance(target, cst.Name) and self._targeted(target.value, target):
+            self.record_skip(
+                node, f"{target.value} is a lambda; a guard cannot be inserted into a lambda body"
+            )
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not self._targeted(node.name.value, node.name):
+            return
+        outcome = self._plan(node)
+        if outcome is _NO_PARAM:
+            self.without_param.append(node)
+        elif isinstance(outcome, str):
+            self.record_skip(node, f"{node.name.value}: {outcome}")
+        elif outcome is not None:
+            self.plans[node] = outcome
+        if outcome is not _NO_PARAM:
+            self.with_param += 1
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        # One skip per file, not one per def: a bare name like ``forward`` matches many.
+        if self.without_param and not self.with_param:
+            count = len(self.without_param)
+            self.record_skip(
+                self.without_param[0],
+                f"{count} def(s) named {self.spec} here, none has a parameter named {self.param}",
+            )
+        return updated_node
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        plan = self.plans.pop(original_node, None)
+        if plan is None:
+            return updated_node
+        block = self._as_block(updated_node.body)
+        lines = list(block.body)
+        for index, new in sorted(plan.inserts, key=lambda item: item[0], reverse=True):
+            lines[index:index] = new
+        if plan.add_torch_import:
+            AddImportsVisitor.add_needed_import(self.context, "torch")
+        self.record_change(original_node, plan.description)
+        return updated_node.with_changes(body=block.with_changes(body=lines))
+
+    # -- targeting ---------------------------------------------------------------
+    def _targeted(self, bare: str, name_node: cst.CSTNode) -> bool:
+        if bare != self.spec.rsplit(".", 1)[-1]:
+            return False
+        qnames = self.get_metadata(QualifiedNameProvider, name_node, set())
+        return spec_matches(self.spec, bare, (q.name for q in qnames))
+
+    def _qnames(self, node: cst.CSTNode) -> set[str]:
+        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+
+    # -- the decision ------------------------------------------------------------
+    def _plan(self, node: cst.FunctionDef) -> _Plan | str | None:
+        """The insertions, a skip reason, or ``None`` when already guarded."""
+        p = self.param
+        for decorator in node.decorators:
+            if self._qnames(decorator.decorator) & _OVERLOAD:
+                return None  # a typing stub; the implementation is guarded
+        param = self._find_param(node.params)
+        if isinstance(param, str):
+            return param
+        problem = self._param_problem(param)
+        if problem:
+            return problem
+
+        scope = self.get_metadata(ScopeProvider, node.body, None)
+        if scope is None:
+            return "no scope information for the function body"
+        touching = self._touching_ids(scope)
+
+        block = self._as_block(node.body)
+        lines = list(block.body)
+        start = 1 if lines and m.matches(lines[0], _DOCSTRING) else 0
+        if self._is_stub(lines[start:]):
+            return "the body is a stub (only ..., pass or raise NotImplementedError)"
+
+        facts = _BodyFacts()
+        node.body.visit(facts)
+        problem = self._body_problem(facts, touching)
+        if problem:
+            return problem
+
+        check_at: int | None = None
+        clamp_at: int | None = None
+        for index in range(start, len(lines)):
+            kinds = self._line_kinds(lines[index], touching)
+            if kinds is None:
+                break
+            if "other-clamp" in kinds:
+                return kinds["other-clamp"]
+            if "check" in kinds and check_at is None:
+                check_at = index
+            if "clamp" in kinds and clamp_at is None:
+                clamp_at = index
+
+        if self.check_finite and check_at is None:
+            where = self._finite_handling(facts, touching)
+            if where:
+                return (
+                    f"non-finite values of {p} are already handled at line {where};"
+                    " a raising check at the start would change that behaviour"
+                )
+        need_check = self.check_finite and check_at is None
+        need_clamp = clamp_at is None
+        if not need_check and not need_clamp:
+            return None
+
+        torch_name, add_import = "torch", False
+        imported = self._torch_imports(scope)
+        if not imported[0] and not imported[1]:
+            return f"torch is not imported in this file, so {p} may not be a torch tensor"
+        if need_check:
+            resolved = self._resolve_torch(scope, imported[0])
+            if isinstance(resolved, str):
+                return resolved
+            torch_name, add_import = resolved
+
+        config = self._config()
+        nl = config.default_newline
+        indent = block.indent
+        plan = _Plan(add_torch_import=add_import)
+        done: list[str] = []
+        check_stmts: list[cst.BaseStatement] = []
+        if need_check:
+            stmt = cst.parse_statement(
+                f"if not {torch_name}.isfinite({p}).all():{nl}"
+                f'{config.default_indent}raise ValueError("{p} contains NaN or Inf"){nl}',
+                config,
+            )
+            assert isinstance(stmt, cst.If) and isinstance(stmt.body, cst.IndentedBlock)
+            check_stmts.append(stmt.with_changes(body=stmt.body.with_changes(indent=indent)))
+            done.append(f"a NaN/Inf check of {p}")
+        clamp_stmts: list[cst.BaseStatement] = []
+        if need_clamp:
+            low, high = format_number(self.low), format_number(self.high)
+            clamp_stmts.append(cst.parse_statement(f"{p} = {p}.clamp({low}, {high}){nl}", config))
+            done.append(f"{p}.clamp({low}, {high})")
+        if need_check and need_clamp:
+            plan.inserts.append((start, check_stmts + clamp_stmts))
+        elif need_check:
+            assert clamp_at is not None
+            plan.inserts.append((clamp_at, check_stmts))  # right before the existing clamp
+        else:  # right after an existing check, if any
+            plan.inserts.append((start if check_at is None else check_at + 1, clamp_stmts))
+        plan.description = "inserted " + " and ".join(done) + f" in {node.name.value}"
+        if add_import:
+            plan.description += " (and added import torch)"
+        return plan
+
+    def _find_param(self, params: cst.Parameters) -> cst.Param | str:
+        p = self.param
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if param.name.value == p:
+                return param
+        star = params.star_arg
+        if isinstance(star, cst.Param) and star.name.value == p:
+            return f"{p} is *{p} (a tuple of values), not one tensor"
+        if params.star_kwarg is not None and params.star_kwarg.name.value == p:
+            return f"{p} is **{p} (a dict of values), not one tensor"
+        return _NO_PARAM
+
+    def _param_problem(self, param: cst.Param) -> str:
+        p = self.param
+        if param.default is not None:
+            code = self._code(param.default)
+            return f"{p} has a default ({code}), so it may not always be a tensor"
+        if param.annotation is None:
+            return ""
+        annotation = param.annotation.annotation
+        code = self._code(annotation)
+        if isinstance(annotation, cst.Name | cst.Attribute) and any(
+            q.startswith("torch.") and q.endswith("Tensor") for q in self._qnames(annotation)
+        ):
+            return ""
+        return f"{p} is annotated {code}, not torch.Tensor"
+
+    def _touching_ids(self, scope: Scope) -> set[int]:
+        """ids of the Name nodes that read or bind the parameter in the function."""
+        ids: set[int] = set()
+        if self.param not in scope.assignments:
+            return ids
+        for assignment in scope.assignments[self.param]:
+            node = getattr(assignment, "node", None)
+            if isinstance(node, cst.Name):
+                ids.add(id(node))
+            for access in assignment.references:
+                ids.add(id(access.node))
+        return ids
+
+    def _is_param(self, node: cst.BaseExpression, touching: set[int]) -> bool:
+        return isinstance(node, cst.Name) and node.value == self.param and id(node) in touching
+
+    def _body_problem(self, facts: _BodyFacts, touching: set[int]) -> str:
+        p = self.param
+        probability_range = self.low >= 0 and self.high <= 1
+        for stmt, targets, value in facts.assigns:
+            bound = [t for t in targets if self._binds_param(t, touching)]
+            if probability_range and bound and self._activation_in(value):
+                return (
+                    f"{p} is reassigned through an activation at line {self.line_of(stmt)}: it holds"
+                    " logits on entry, and clamping them would change the result"
+                )
+        for call in facts.calls:
+            func = call.func
+            consumer = self._logit_consumer(call, touching) if probability_range else ""
+            if consumer:
+                return (
+                    f"{p} is passed to {consumer} at line {self.line_of(call)}: it holds logits"
+                    " (or log-probabilities), and clamping them would change the result"
+                )
+            if (
+                isinstance(func, cst.Attribute)
+                and self._is_param(func.value, touching)
+                and func.attr.value in _MAPPING_METHODS
+            ):
+                return (
+                    f"{p} is used as a container ({p}.{func.attr.value}()) at line"
+                    f" {self.line_of(call)}, not as a tensor"
+                )
+            if (
+                "builtins.isinstance" in self._qnames(func)
+                and call.args
+                and self._is_param(call.args[0].value, touching)
+            ):
+                return (
+                    f"{p} is type-tested with isinstance at line {self.line_of(call)};"
+                    " it may not always be a tensor"
+                )
+        for sub in facts.subscripts:
+            if self._is_param(sub.value, touching) and any(
+                isinstance(e.slice, cst.Index)
+                and isinstance(e.slice.value, cst.SimpleString | cst.ConcatenatedString)
+                for e in sub.slice
+            ):
+                return (
+                    f"{p} is indexed by a string at line {self.line_of(sub)}: it is a mapping, not a tensor"
+                )
+        return ""
+
+    def _binds_param(self, target: cst.BaseExpression, touching: set[int]) -> bool:
+        if isinstance(target, cst.Tuple | cst.List):
+            return any(self._binds_param(e.value, touching) for e in target.elements)
+        return self._is_param(target, touching)
+
+    def _logit_consumer(self, call: cst.Call, touching: set[int]) -> str:
+        """The activation or logit loss ``call`` applies to the param directly, or empty."""
+        func = call.func
+        if isinstance(func, cst.Attribute) and self._is_param(func.value, touching):
+            return func.attr.value if func.attr.value in _ACTIVATION_METHODS else ""
+        arg = next((a for a in call.args if a.keyword is None and not a.star), None)
+        arg = next((a for a in call.args if a.keyword and a.keyword.value == "input"), arg)
+        if arg is None or not self._is_param(arg.value, touching):
+            return ""
+        matched = sorted(self._qnames(func) & (_ACTIVATION_FUNCS | _LOGIT_LOSSES))
+        return matched[0] if matched else ""
+
+    def _activation_in(self, expr: cst.BaseExpression) -> bool:
+        collected = _Collect()
+        expr.visit(collected)
+        for call in collected.calls:
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value in _ACTIVATION_METHODS:
+                return True
+            if self._qnames(call.func) & _ACTIVATION_FUNCS:
+                return True
+        return False
+
+    def _is_stub(self, lines: Sequence[cst.BaseStatement]) -> bool:
+        if not lines:
+            return True
+        stub = m.SimpleStatementLine(
+            body=[
+                m.AtLeastN(
+                    m.Expr(m.Ellipsis())
+                    | m.Pass()
+                    | m.Raise(exc=m.Name("NotImplementedError") | m.Call(func=m.Name("NotImplementedError"))),
+                    n=1,
+                )
+            ]
+        )
+        return all(m.matches(line, stub) for line in lines)
+
+    def _line_kinds(self, line: cst.BaseStatement, touching: set[int]) -> dict[str, str] | None:
+        """The guard kinds a body line holds, or ``None`` if it otherwise touches the param."""
+        if isinstance(line, cst.SimpleStatementLine):
+            kinds: dict[str, str] = {}
+            for small in line.body:
+                kind = self._small_kind(small, touching)
+                if kind is None:
+                    return None
+                if kind:
+                    kinds.setdefault(kind[0], kind[1])
+            return kinds
+        if isinstance(line, cst.If) and self._has_finite_call(line.test, touching):
+            return {"check": ""}
+        return None if self._touches(line, touching) else {}
+
+    def _small_kind(
+        self, small: cst.BaseSmallStatement, touching: set[int]
+    ) -> tuple[str, str] | tuple[()] | None:
+        """("clamp"|"other-clamp"|"check", detail), () when unrelated, None when a use."""
+        if isinstance(small, cst.Assert) and self._has_finite_call(small.test, touching):
+            return ("check", "")
+        value: cst.BaseExpression | None = None
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            if self._is_param(small.targets[0].target, touching):
+                value = small.value
+        elif isinstance(small, cst.AnnAssign) and self._is_param(small.target, touching):
+            value = small.value
+        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+            call = small.value
+            if self._qnames(call.func) & _TORCH_ASSERT and call.args:
+                if self._has_finite_call(call.args[0].value, touching):
+                    return ("check", "")
+            elif isinstance(call.func, cst.Attribute) and self._is_param(call.func.value, touching):
+                attr = call.func.attr.value
+                if attr in _CLAMP_INPLACE:
+                    return self._clamp_kind(call, call.args)
+                if attr in _NAN_TO_NUM_METHODS:
+                    return ("check", "")
+        if value is not None and isinstance(value, cst.Call):
+            func = value.func
+            if isinstance(func, cst.Attribute) and self._is_param(func.value, touching):
+                if func.attr.value in _CLAMP_METHODS:
+                    return self._clamp_kind(value, value.args)
+                if func.attr.value in _NAN_TO_NUM_METHODS:
+                    return ("check", "")
+            qnames = self._qnames(func)
+            if value.args and self._is_param(value.args[0].value, touching):
+                if value.args[0].keyword is None and qnames & _CLAMP_FUNCS:
+                    return self._clamp_kind(value, value.args[1:])
+                if "torch.nan_to_num" in qnames:
+                    return ("check", "")
+        if self._touches(small, touching):
+            return None
+        return ()
+
+    def _clamp_kind(self, call: cst.Call, args: Sequence[cst.Arg]) -> tuple[str, str] | None:
+        bounds: dict[str, cst.BaseExpression] = {}
+        for position, arg in enumerate(args):
+            if arg.star:
+                return None
+            key = arg.keyword.value if arg.keyword else ("min", "max")[min(position, 1)]
+            if position > 1 and not arg.keyword:
+                return None
+            bounds[key] = arg.value
+        if set(bounds) - {"min", "max"}:
+            return None  # out=..., not a plain clamp: treat as a use
+        low = bounds.get("min")
+        high = bounds.get("max")
+        if (
+            low is not None
+            and high is not None
+            and literal_number(low) == self.low
+            and literal_number(high) == self.high
+        ):
+            return ("clamp", "")
+        low_code = self._code(low) if low is not None else "None"
+        high_code = self._code(high) if high is not None else "None"
+        return (
+            "other-clamp",
+            f"{self.param} is already clamped to ({low_code}, {high_code}) at line"
+            f" {self.line_of(call)}; not adding a second clamp to"
+            f" ({format_number(self.low)}, {format_number(self.high)})",
+        )
+
+    def _has_finite_call(self, expr: cst.BaseExpression, touching: set[int]) -> bool:
+        collected = _Collect()
+        expr.visit(collected)
+        return any(self._is_finite_call(call, touching) for call in collected.calls)
+
+    def _is_finite_call(self, call: cst.Call, touching: set[int]) -> bool:
+        func = call.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in _FINITE_METHODS
+            and self._is_param(func.value, touching)
+        ):
+            return True
+        if call.args and self._qnames(func) & _FINITE_FUNCS:
+            return self._is_param(call.args[0].value, touching)
+        return False
+
+    def _finite_handling(self, facts: _BodyFacts, touching: set[int]) -> int | None:
+        for call in facts.calls:
+            if self._is_finite_call(call, touching):
+                return self.line_of(call)
+        return None
+
+    def _touches(self, node: cst.CSTNode, touching: set[int]) -> bool:
+        collected = _Collect()
+        node.visit(collected)
+        return any(id(name) in touching for name in collected.names)
+
+    # -- torch -------------------------------------------------------------------
+    def _torch_imports(self, scope: Scope) -> tuple[list[str], bool]:
+        """Names module-level imports bind to the torch module (``torch`` first), and
+        whether the module imports from torch in any other form."""
+        if self.torch_imports is None:
+            names: list[str] = []
+            other = False
+            seen: set[int] = set()
+            for assignment in scope.globals.assignments:
+                found = getattr(assignment, "node", None)
+                if not isinstance(assignment, ImportAssignment) or id(found) in seen:
+                    continue
+                seen.add(id(found))
+                if isinstance(found, cst.ImportFrom):
+                    module = get_full_name_for_node(found.module) if found.module else None
+                    if not found.relative and module and module.split(".")[0] == "torch":
+                        other = True
+                    continue
+                if not isinstance(found, cst.Import):
+                    continue
+                for alias in found.names:
+                    full = get_full_name_for_node(alias.name) or ""
+                    if alias.asname is not None:
+                        bound = alias.asname.name
+                        if full == "torch" and isinstance(bound, cst.Name):
+                            names.append(bound.value)
+                        elif full.split(".")[0] == "torch":
+                            other = True
+                    elif full.split(".")[0] == "torch":
+                        names.append("torch")
+            names.sort(key=lambda n: n != "torch")
+            self.torch_imports = (list(dict.fromkeys(names)), other)
+        return self.torch_imports
+
+    def _resolve_torch(self, scope: Scope, candidates: list[str]) -> tuple[str, bool] | str:
+        """The name of the torch module inside the function and whether ``import torch``
+        must be added, or why no name can be shown to be the module."""
+        for name in candidates:
+            if name not in scope:
+                continue
+            assignments = list(scope[name])
+            if any(id(getattr(a, "node", None)) in self.type_checking_imports for a in assignments):
+                return f"{name} is imported only under `if TYPE_CHECKING:`, not at run time"
+            only_imports = all(
+                isinstance(a, ImportAssignment) and isinstance(a.scope, GlobalScope) for a in assignments
+            )
+            qualified = {q.name for q in scope.get_qualified_names_for(name)}
+            if assignments and only_imports and qualified == {"torch"}:
+                return name, False
+        if candidates:
+            return (
+                f"cannot prove that {' or '.join(candidates)} is the torch module inside the"
+                " function (shadowed, imported locally or conditionally rebound)"
+            )
+        if "torch" in scope or "torch" in scope.globals:
+            return (
+                "the name torch is bound in or around the function (a local import or another"
+                " value); not adding import torch"
+            )
+        return "torch", True
+
+    # -- helpers -----------------------------------------------------------------
+    def _config(self) -> cst.PartialParserConfig:
+        assert self.tree is not None
+        return self.tree.config_for_parsing
+
+    def _code(self, node: cst.CSTNode) -> str:
+        assert self.tree is not None
+        return self.tree.code_for_node(node)
+
+    @staticmethod
+    def _as_block(body: cst.BaseSuite) -> cst.IndentedBlock:
+        """The body as an indented block; a one-line suite becomes one (its docstring,
+        if any, on a line of its own)."""
+        if isinstance(body, cst.IndentedBlock):
+            return body
+        assert isinstance(body, cst.SimpleStatementSuite)
+        smalls = list(body.body)
+        lines: list[cst.BaseStatement] = []
+        first = smalls[0]
+        if (
+            len(smalls) > 1
+            and isinstance(first, cst.Expr)
+            and isinstance(first.value, cst.SimpleString | cst.ConcatenatedString)
+        ):
+            lines.append(
+                cst.SimpleStatementLine(body=[first.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
+            )
+            smalls = smalls[1:]
+        lines.append(cst.SimpleStatementLine(body=smalls, trailing_whitespace=body.trailing_whitespace))
+        return cst.IndentedBlock(body=lines, header=cst.TrailingWhitespace())

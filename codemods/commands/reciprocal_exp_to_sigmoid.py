@@ -1,0 +1,588 @@
+"""``reciprocal-exp-to-sigmoid``: hand-written logistic functions become ``torch.sigmoid``."""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import (
+    ImportAssignment,
+    ProviderT,
+    QualifiedName,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+    ScopeProvider,
+)
+
+from codemods.base import Option, RunnerCodemod
+
+_TORCH = QualifiedName("torch", QualifiedNameSource.IMPORT)
+_TORCH_EXP = QualifiedName("torch.exp", QualifiedNameSource.IMPORT)
+_TORCH_RECIPROCAL = QualifiedName("torch.reciprocal", QualifiedNameSource.IMPORT)
+
+# Operators whose value changes sign with their left operand: -((-a) op b) == a op' b,
+# exactly in IEEE arithmetic (negation is exact and rounding is symmetric).
+_SIGN_LINEAR = (cst.Multiply, cst.Divide, cst.MatrixMultiply)
+_ADDITIVE = (cst.Add, cst.Subtract)
+# Expressions that may stand anywhere an operand may, with no parentheses.
+_ATOMS = (cst.Name, cst.Attribute, cst.Subscript, cst.Call, cst.Integer, cst.Float)
+# Expressions whose parentheses are part of their syntax as a call argument.
+_KEEP_PARENS = (cst.Tuple, cst.GeneratorExp, cst.Yield)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Where the parts of ``1 / (1 + exp(A))`` sit in one matched expression."""
+
+    form: str  # "divide", "function" (torch.reciprocal(...)) or "method" (.reciprocal())
+    exp_call: cst.Call
+    reciprocal: cst.Call | None  # the torch.reciprocal(...) / .reciprocal() call
+
+
+def _unparenthesized(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``node`` without its parentheses, unless its syntax needs them (``()``)."""
+    if not node.lpar or isinstance(node, _KEEP_PARENS):
+        return node
+    return node.with_changes(lpar=[], rpar=[])
+
+
+def _is_one(node: cst.BaseExpression) -> bool:
+    """A literal ``1`` or ``1.0`` (any spelling), possibly parenthesized."""
+    if not isinstance(node, (cst.Integer, cst.Float)):
+        return False
+    try:
+        value = ast.literal_eval(node.value)
+    except (ValueError, SyntaxError):  # pragma: no cover - the parser accepted it
+        return False
+    return isinstance(value, (int, float)) and value == 1
+
+
+def _exp_call(node: cst.BaseExpression) -> cst.Call | None:
+    """``node`` when it is a call of something named like exp (parentheses are attributes,
+    so matching never strips them: the nodes stay the ones metadata knows)."""
+    if not isinstance(node, cst.Call):
+        return None
+    func = node.func
+    if isinstance(func, (cst.Name, cst.Attribute)):
+        return node
+    return None
+
+
+def _denominator_exp(node: cst.BaseExpression) -> cst.Call | None:
+    """The exp call of a ``1 + exp(A)`` or ``exp(A) + 1`` denominator."""
+    if not isinstance(node, cst.BinaryOperation) or not isinstance(node.operator, cst.Add):
+        return None
+    if _is_one(node.left):
+        return _exp_call(node.right)
+    if _is_one(node.right):
+        return _exp_call(node.left)
+    return None
+
+
+def _shape(node: cst.CSTNode) -> _Shape | None:
+    """The structure of a candidate logistic expression; names are checked later."""
+    if isinstance(node, cst.BinaryOperation):
+        if isinstance(node.operator, cst.Divide) and _is_one(node.left):
+            exp = _denominator_exp(node.right)
+            if exp is not None:
+                return _Shape("divide", exp, None)
+        return None
+    if not isinstance(node, cst.Call):
+        return None
+    func = node.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "reciprocal":
+        exp = _denominator_exp(func.value)
+        if exp is not None:
+            return _Shape("method", exp, node)
+    if isinstance(func, (cst.Name, cst.Attribute)) and node.args:
+        exp = _denominator_exp(node.args[0].value)
+        if exp is not None:
+            return _Shape("function", exp, node)
+    return None
+
+
+def _plain_parens(node: cst.BaseExpression) -> bool:
+    """The parentheses of ``node`` hold no comment and no line break."""
+    return all(isinstance(p.whitespace_after, cst.SimpleWhitespace) for p in node.lpar) and all(
+        isinstance(p.whitespace_before, cst.SimpleWhitespace) for p in node.rpar
+    )
+
+
+def _fold_minus(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """An expression equal to ``-node`` made by removing a leading minus, else None.
+
+    ``-z`` gives ``z``; ``-k * x`` (that is ``(-k) * x``) gives ``k * x``, and likewise
+    through ``/`` and ``@`` chains; ``-a + b`` gives ``a - b`` and ``-a - b`` gives
+    ``a + b``. The folded operand keeps its own formatting.
+    """
+    if node.lpar:
+        inner = _fold_minus(_unparenthesized(node))
+        if inner is None:
+            return None
+        if (inner.lpar or isinstance(inner, _ATOMS)) and _plain_parens(node):
+            return inner
+        return inner.with_changes(lpar=node.lpar, rpar=node.rpar)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        return node.expression
+    if isinstance(node, cst.BinaryOperation):
+        op = node.operator
+        if isinstance(op, _SIGN_LINEAR):
+            left = _fold_minus(node.left)
+            return None if left is None else node.with_changes(left=left)
+        if isinstance(op, _ADDITIVE):
+            left = _fold_minus(node.left)
+            if left is None:
+                return None
+            flipped: cst.BaseBinaryOp = (
+                cst.Subtract(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after)
+                if isinstance(op, cst.Add)
+                else cst.Add(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after)
+            )
+            return node.with_changes(left=left, operator=flipped)
+    return None
+
+
+def _negated(node: cst.BaseExpression) -> cst.BaseExpression:
+    """An expression equal to ``-node``: a folded minus, ``-z`` or ``-(a - b)``."""
+    folded = _fold_minus(node)
+    if folded is not None:
+        return folded
+    if node.lpar or isinstance(node, _ATOMS):
+        return cst.UnaryOperation(operator=cst.Minus(), expression=node)
+    return cst.UnaryOperation(
+        operator=cst.Minus(),
+        expression=node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]),
+    )
+
+
+def _as_argument(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``node`` without parentheses that are redundant around a call argument."""
+    if node.lpar and not isinstance(node, _KEEP_PARENS) and _plain_parens(node):
+        return _unparenthesized(node)
+    return node
+
+
+def _sole_argument(node: cst.BaseExpression) -> tuple[cst.Arg, cst.BaseParenthesizableWhitespace]:
+    """``node`` as the only argument of a call, and the whitespace after that call's ``(``.
+
+    Redundant parentheses go; when they hold comments or line breaks, their
+    whitespace moves to the call's own parentheses so the layout survives.
+    """
+    if not node.lpar or isinstance(node, _KEEP_PARENS):
+        return cst.Arg(node), cst.SimpleWhitespace("")
+    if _plain_parens(node):
+        return cst.Arg(_unparenthesized(node)), cst.SimpleWhitespace("")
+    if len(node.lpar) == 1:
+        arg = cst.Arg(_unparenthesized(node), whitespace_after_arg=node.rpar[0].whitespace_before)
+        return arg, node.lpar[0].whitespace_after
+    return cst.Arg(node), cst.SimpleWhitespace("")
+
+
+def _is_dunder_all(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "__all__"
+
+
+def _top_level_index(module: cst.Module, stmt: cst.ImportFrom) -> int | None:
+    """The index of the module-level line that is exactly ``stmt``, if any."""
+    for index, line in enumerate(module.body):
+        if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and line.body[0] is stmt:
+            return index
+    return None
+
+
+class _StringCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.strings: set[str] = set()
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        value = node.evaluated_value
+        if isinstance(value, str):
+            self.strings.add(value)
+
+
+class _CandidateFinder(cst.CSTVisitor):
+    """Whether a tree has any expression shaped like the logistic function (no metadata)."""
+
+    def __init__(self) -> None:
+        self.found = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.found:
+            return False
+        if isinstance(node, (cst.BinaryOperation, cst.Call)) and _shape(node) is not None:
+            self.found = True
+            return False
+        return True
+
+
+class _CommentCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.comments: Counter[str] = Counter()
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.comments[node.value] += 1
+
+
+def _comments(node: cst.CSTNode) -> Counter[str]:
+    collector = _CommentCollector()
+    node.visit(collector)
+    return collector.comments
+
+
+def _short(code: str, limit: int = 60) -> str:
+    code = re.sub(r"\s+", " ", code).strip()
+    return code if len(code) <= limit else code[: limit - 3] + "..."
+
+
+class ReciprocalExpToSigmoid(RunnerCodemod):
+    """Rewrite the logistic function written by hand with torch as ``torch.sigmoid``.
+
+    Matched, under any import spelling (``import torch as T``, ``from torch import
+    exp as e, reciprocal``) and with any redundant parentheses::
+
+        1 / (1 + torch.exp(-z))          ->  torch.sigmoid(z)
+        torch.reciprocal(torch.exp(-z) + 1.0)
+        (1 + torch.exp(-z)).reciprocal()
+        1 / (1 + torch.exp(z))           ->  torch.sigmoid(-z)
+        1 / (1 + torch.exp(a - b))       ->  torch.sigmoid(-(a - b))
+        1 / (1 + torch.exp(-k * (x - y)))  ->  torch.sigmoid(k * (x - y))
+
+    The minus is folded out exactly: ``-z`` -> ``z``, through the leftmost factor of
+    a ``*``, ``/`` or ``@`` chain (``(-k) * x`` -> ``k * x``), and through the left
+    operand of ``+``/``-`` (``-a - b`` -> ``a + b``); otherwise the argument is
+    negated as ``-z`` or ``-(expr)``. Negation is exact in IEEE arithmetic, so the
+    only numeric difference is sigmoid's: no overflow of ``exp`` (the hand-written
+    form gives exactly 0 and NaN gradients where ``exp`` overflows).
+
+    Naming ``sigmoid``: the torch module name the ``exp`` call used (``T.exp`` ->
+    ``T.sigmoid``); for ``from torch import exp`` an existing ``import torch [as T]``
+    binding visible at that place; otherwise ``import torch`` is added (never
+    ``from torch import sigmoid``: ``sigmoid`` is often a user function, typically
+    the very function being rewritten). A ``from torch import exp``/``reciprocal``
+    whose every use was rewritten is removed (except in ``__init__.py``).
+
+    Option ``clamp`` (default 0.0, off): when > 0 the argument is clamped first,
+    ``torch.sigmoid(torch.clamp(z, -clamp, clamp))`` (PLAN-001 asks to bound the
+    inputs). This changes values outside ``[-clamp, clamp]`` on purpose.
+
+    Left alone: ``np.exp``, ``math.exp``, a user ``exp``, ``torch`` shadowed by a
+    local, and any other expression (``2 / (1 + ...)``, ``1 / (2 + ...)``,
+    ``1 / (1 - ...)``). Reported as skips: extra arguments (``out=``), a name that may
+    or may not be torch's, a star import, comments that the rewrite would drop, no
+    usable name for torch.
+
+    Valid (left alone)::
+
+        y = np.reciprocal(1 + np.exp(-z))
+
+    Invalid (rewritten)::
+
+        y = torch.reciprocal(1 + torch.exp(-self.k * (x - y)))
+        # becomes
+        y = torch.sigmoid(self.k * (x - y))
+    """
+
+    NAME: ClassVar[str] = "reciprocal-exp-to-sigmoid"
+    DESCRIPTION = "Rewrite hand-written logistic functions 1 / (1 + torch.exp(-z)) as torch.sigmoid(z)."
+    NEEDLES: ClassVar[tuple[bytes, ...]] = (b"exp",)
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option(
+            "clamp",
+            float,
+            0.0,
+            "when > 0, clamp the sigmoid input to [-clamp, clamp]; 0 leaves it unclamped",
+        ),
+    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
+        *RunnerCodemod.METADATA_DEPENDENCIES,
+        QualifiedNameProvider,
+        ScopeProvider,
+    )
+
+    @classmethod
+    def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
+        resolved = super().resolve_options(given)
+        clamp = resolved["clamp"]
+        if isinstance(clamp, bool) or not isinstance(clamp, (int, float)):
+            raise ValueError(f"option 'clamp' takes a float, not {clamp!r}")
+        if not math.isfinite(clamp) or clamp < 0:
+            raise ValueError(f"option 'clamp' must be a finite number >= 0, not {clamp!r}")
+        resolved["clamp"] = float(clamp)
+        return resolved
+
+    def transform_module(self, tree: cst.Module) -> cst.Module:
+        # The needle `exp` is in nearly every file (`except`); scope and qualified-name
+        # analysis cost far more than this metadata-free look for the shape.
+        finder = _CandidateFinder()
+        tree.visit(finder)
+        if not finder.found:
+            return tree
+        return super().transform_module(tree)
+
+    # -- per file state --------------------------------------------------------
+    def visit_Module(self, node: cst.Module) -> None:
+        self._module = node
+        self._star_import = False
+        self._torch_aliases: list[str] = []  # names bound by `import torch [as X]`
+        # Names of `from torch import exp` bindings used by rewritten calls.
+        self._consumed: set[cst.CSTNode] = set()
+        self._from_imports: list[ImportAssignment] = []
+        self._exported: set[str] = set()  # strings in __all__
+        self._needs_import = False  # `import torch` must be added
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            name = alias.evaluated_name
+            if alias.asname is not None:
+                if name == "torch":
+                    self._torch_aliases.append(alias.evaluated_alias or name)
+            elif name == "torch" or name.startswith("torch."):
+                self._torch_aliases.append("torch")
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if isinstance(node.names, cst.ImportStar):
+            self._star_import = True
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if any(_is_dunder_all(t.target) for t in node.targets):
+            self._note_exported(node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if _is_dunder_all(node.target):
+            self._note_exported(node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if _is_dunder_all(node.target) and node.value is not None:
+            self._note_exported(node.value)
+
+    def _note_exported(self, value: cst.BaseExpression) -> None:
+        collector = _StringCollector()
+        value.visit(collector)
+        self._exported.update(collector.strings)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        """Tidy the imports: drop ``from torch import exp`` lines made unused, add torch."""
+        unused = self._unused_from_imports()
+        body = list(updated_node.body)
+        dropped: list[int] = []
+        for stmt, aliases in unused:
+            index = _top_level_index(original_node, stmt)
+            whole = (
+                index is not None
+                and not isinstance(stmt.names, cst.ImportStar)
+                and len(aliases) == len(stmt.names)
+                and not _comments(original_node.body[index])
+            )
+            if index is not None and whole and self._needs_import:
+                # `from torch import exp` becomes `import torch`, in place.
+                line = body[index]
+                assert isinstance(line, cst.SimpleStatementLine)
+                body[index] = line.with_changes(
+                    body=[cst.Import(names=[cst.ImportAlias(name=cst.Name("torch"))])]
+                )
+                self._needs_import = False
+            elif index is not None and whole and index + 1 < len(body):
+                dropped.append(index)
+            else:
+                for alias in aliases:
+                    RemoveImportsVisitor.remove_unused_import(
+                        self.context, "torch", alias.evaluated_name, alias.evaluated_alias
+                    )
+        if self._needs_import:
+            AddImportsVisitor.add_needed_import(self.context, "torch")
+        for index in sorted(dropped, reverse=True):
+            removed, following = body[index], body[index + 1]
+            # Keep the blank lines that separated the dropped line, and its comments.
+            leading = following.leading_lines
+            if any(line.comment for line in removed.leading_lines):
+                leading = [*removed.leading_lines, *leading]
+            elif len(removed.leading_lines) > len(leading):
+                leading = removed.leading_lines
+            body[index + 1] = following.with_changes(leading_lines=leading)
+            del body[index]
+        return updated_node.with_changes(body=body)
+
+    def _unused_from_imports(self) -> list[tuple[cst.ImportFrom, list[cst.ImportAlias]]]:
+        """``from torch import ...`` names whose every use was rewritten, by statement."""
+        if (self.context.filename or "").endswith("__init__.py"):
+            return []  # an __init__ may re-export them
+        found: dict[int, tuple[cst.ImportFrom, list[cst.ImportAlias]]] = {}
+        seen: set[int] = set()
+        for assignment in self._from_imports:
+            if id(assignment) in seen:
+                continue
+            seen.add(id(assignment))
+            if assignment.name in self._exported:
+                continue
+            if not all(ref.node in self._consumed for ref in assignment.references):
+                continue
+            stmt = assignment.node
+            if not isinstance(stmt, cst.ImportFrom) or isinstance(stmt.names, cst.ImportStar):
+                continue
+            if stmt.relative or not isinstance(stmt.module, cst.Name) or stmt.module.value != "torch":
+                continue
+            for alias in stmt.names:
+                if (alias.evaluated_alias or alias.evaluated_name) == assignment.name:
+                    found.setdefault(id(stmt), (stmt, []))[1].append(alias)
+        return list(found.values())
+
+    # -- matching --------------------------------------------------------------
+    def leave_BinaryOperation(
+        self, original_node: cst.BinaryOperation, updated_node: cst.BinaryOperation
+    ) -> cst.BaseExpression:
+        return self._rewrite(original_node, updated_node)
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        return self._rewrite(original_node, updated_node)
+
+    def _names(self, node: cst.CSTNode) -> set[QualifiedName]:
+        return set(self.get_metadata(QualifiedNameProvider, node, set()))
+
+    def _rewrite(
+        self, original: cst.BinaryOperation | cst.Call, updated: cst.BinaryOperation | cst.Call
+    ) -> cst.BaseExpression:
+        shape = _shape(original)
+        if shape is None:
+            return updated
+        exp_names = self._names(shape.exp_call.func)
+        if not any(n.name == "torch.exp" for n in exp_names):
+            return updated  # numpy, math, a user function: not ours
+        if shape.form == "function":
+            assert shape.reciprocal is not None
+            recip_names = self._names(shape.reciprocal.func)
+            if not any(n.name == "torch.reciprocal" for n in recip_names):
+                return updated
+            if recip_names != {_TORCH_RECIPROCAL}:
+                return self._skip(original, updated, self._ambiguous(shape.reciprocal.func))
+        if exp_names != {_TORCH_EXP}:
+            return self._skip(original, updated, self._ambiguous(shape.exp_call.func))
+
+        problem = self._argument_problem(shape)
+        if problem:
+            return self._skip(original, updated, problem)
+        if self._star_import:
+            return self._skip(
+                original,
+                updated,
+                "the module has a star import (`from ... import *`), which could rebind"
+                " torch names; rewrite by hand",
+            )
+        torch_name, add_import = self._torch_name(shape.exp_call)
+        if torch_name is None:
+            return self._skip(
+                original,
+                updated,
+                "no name refers to the torch module here and `torch` is bound to something"
+                " else, so torch.sigmoid cannot be named",
+            )
+
+        new_shape = _shape(updated)
+        if new_shape is None:  # pragma: no cover - inner rewrites only touch the exponent
+            return updated
+        argument = _negated(new_shape.exp_call.args[0].value)
+        clamp = self.options["clamp"]
+        assert isinstance(clamp, float)
+        if clamp > 0:
+            bound = cst.Float(repr(clamp))
+            argument = cst.Call(
+                func=cst.Attribute(value=cst.Name(torch_name), attr=cst.Name("clamp")),
+                args=[
+                    cst.Arg(_as_argument(argument)),
+                    cst.Arg(cst.UnaryOperation(operator=cst.Minus(), expression=bound)),
+                    cst.Arg(bound),
+                ],
+            )
+        sole, whitespace_before_args = _sole_argument(argument)
+        replacement = cst.Call(
+            func=cst.Attribute(value=cst.Name(torch_name), attr=cst.Name("sigmoid")),
+            args=[sole],
+            whitespace_before_args=whitespace_before_args,
+            lpar=updated.lpar,
+            rpar=updated.rpar,
+        )
+        if _comments(replacement) != _comments(updated):
+            return self._skip(
+                original,
+                updated,
+                "a comment inside the expression would be lost; rewrite by hand",
+            )
+
+        if add_import:
+            self._needs_import = True
+        self._consume(shape.exp_call.func)
+        if shape.form == "function" and shape.reciprocal is not None:
+            self._consume(shape.reciprocal.func)
+        before = self._module.code_for_node(updated.with_changes(lpar=[], rpar=[]))
+        after = self._module.code_for_node(replacement.with_changes(lpar=[], rpar=[]))
+        self.record_change(original, f"{_short(before)} -> {_short(after)}")
+        return replacement
+
+    def _skip(
+        self,
+        original: cst.BinaryOperation | cst.Call,
+        updated: cst.BaseExpression,
+        reason: str,
+    ) -> cst.BaseExpression:
+        self.record_skip(original, reason)
+        return updated
+
+    def _ambiguous(self, func: cst.BaseExpression) -> str:
+        spelled = self._module.code_for_node(func)
+        others = sorted(n.name for n in self._names(func) if n not in (_TORCH_EXP, _TORCH_RECIPROCAL))
+        return (
+            f"cannot prove `{spelled}` is torch's: the name is bound more than once"
+            f" (also {', '.join(others) or 'a non-import binding'})"
+        )
+
+    @staticmethod
+    def _argument_problem(shape: _Shape) -> str:
+        def plain_single(call: cst.Call) -> bool:
+            return len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star
+
+        if not plain_single(shape.exp_call):
+            return "torch.exp is called with extra or keyword arguments (out=...); not rewritten"
+        reciprocal = shape.reciprocal
+        if shape.form == "function" and reciprocal is not None and not plain_single(reciprocal):
+            return "torch.reciprocal is called with extra or keyword arguments (out=...); not rewritten"
+        if shape.form == "method" and reciprocal is not None and reciprocal.args:
+            return ".reciprocal() is called with arguments; not rewritten"
+        return ""
+
+    def _torch_name(self, exp_call: cst.Call) -> tuple[str | None, bool]:
+        """How to spell ``torch`` at ``exp_call`` (None: no way), and whether to import it."""
+        func = exp_call.func
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and self._names(func.value) == {_TORCH}
+        ):
+            return func.value.value, False
+        scope = self.get_metadata(ScopeProvider, exp_call, None)
+        if scope is None:
+            return None, False
+        candidates = sorted(set(self._torch_aliases), key=lambda n: (n != "torch", n))
+        for name in candidates:
+            if scope.get_qualified_names_for(name) == {_TORCH}:
+                return name, False
+        if not scope.get_qualified_names_for("torch"):
+            return "torch", True  # unbound here: add `import torch`
+        return None, False
+
+    def _consume(self, func: cst.BaseExpression) -> None:
+        """Note that ``func`` (a bare ``exp``/``reciprocal`` name) is no longer used."""
+        if not isinstance(func, cst.Name):
+            return
+        self._consumed.add(func)
+        scope = self.get_metadata(ScopeProvider, func, None)
+        if scope is None:
+            return
+        for assignment in scope[func.value]:
+            if isinstance(assignment, ImportAssignment):
+                self._from_imports.append(assignment)
