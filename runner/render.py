@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from runner.errors import ExitCode
 from runner.report import CommandReport, TaskReport
@@ -33,15 +32,12 @@ def _task(task: TaskReport, out: Console) -> None:
         out.print(
             f"  [yellow]{esc(problem['status'])}[/yellow] {esc(problem['file'])}: {esc(problem['reason'])}"
         )
-    if task.gates:
-        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
-        for column in ("gate", "target", "status", "detail"):
-            table.add_column(column)
-        colour = {"passed": "green", "failed": "red", "warning": "yellow"}
-        for gate in task.gates:
-            status = f"[{colour.get(gate['status'], 'white')}]{gate['status']}[/]"
-            table.add_row(esc(gate["gate"]), esc(gate["target"]), status, esc(gate["detail"]))
-        out.print(table)
+    colour = {"passed": "green", "failed": "red", "warning": "yellow"}
+    for gate in task.gates:
+        # One line a gate, never truncated: paths are what a reviewer needs to see.
+        status = f"[{colour.get(gate['status'], 'white')}]{gate['status']:<7}[/]"
+        detail = f": {esc(gate['detail'])}" if gate["detail"] else ""
+        out.print(f"  {status} {esc(gate['gate'])} {esc(gate['target'])}{detail}")
     if task.fallback:
         out.print(f"  [bold]Fallback:[/bold] {esc(task.fallback)}")
     out.print("[bold]Part 2: Blueprint Update Confirmation[/bold]")
