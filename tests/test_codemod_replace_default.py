@@ -53,4 +53,4 @@ def test_free_names() -> None:
 
 def test_needles_follow_the_function_option() -> None:
     options = ReplaceDefault.resolve_options({**BASE, "function": "Model.init_bias"})
-    assert ReplaceDefault.needles(options) == (b"init_bias",)
+    assert b"def init_bias" in ReplaceDefault.needles(options)

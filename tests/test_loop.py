@@ -340,3 +340,27 @@ def test_lint_next_status(capsys: pytest.CaptureFixture[str], demo_repo: RepoFac
     assert doc["data"]["task"]["id"] == "1.1" and doc["data"]["task"]["files"] == [DB_HEAD]
     code, doc = cli(capsys, "status", repo / PLAN_001, "--repo", repo)
     assert [t["state"] for t in doc["data"]["tasks"]] == ["pending"] * 8
+
+
+def test_unparseable_targets_are_skipped_not_fatal(
+    demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = demo_repo()
+    legacy = repo / "legacy"
+    legacy.mkdir()
+    (legacy / "py2.py").write_bytes(b"import torch\nprint 'hello', torch.exp(x)\n")
+    (legacy / "latin1.py").write_bytes(b"import torch\n# caf\xe9\ny = torch.exp(x)\n")
+    (legacy / "ok.py").write_bytes(b"import torch\n\n\ndef f(x):\n    return 1 / (1 + torch.exp(-x))\n")
+    plan = write_plan(
+        repo, "1. [ ] **Task 1.1: Fix legacy**\n   - [ ] Apply `reciprocal-exp-to-sigmoid` to `legacy`"
+    )
+    code, doc = cli(capsys, "run", plan, "--repo", repo)
+    assert code == 0, doc["message"]
+    task = doc["tasks"][0]
+    assert task["files_changed"] == ["legacy/ok.py"]
+    problems = {p["file"]: p["reason"] for p in task["file_problems"]}
+    assert "does not parse as Python 3" in problems["legacy/py2.py"]
+    assert "cannot be decoded" in problems["legacy/latin1.py"]
+    assert (legacy / "py2.py").read_bytes() == b"import torch\nprint 'hello', torch.exp(x)\n"
+    message = git.Repo(repo).head.commit.message
+    assert "legacy/py2.py (skipped): does not parse as Python 3" in message
