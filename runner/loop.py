@@ -21,8 +21,7 @@ from codemods import registry
 from codemods.engine import CodemodCall, apply_codemods, iter_python_files
 from runner.blueprint.edit import block_task, complete_task, reopen_task
 from runner.blueprint.model import Blueprint, Task, load_blueprint, parse_blueprint
-from runner.blueprint.steps import kind_of
-from runner.errors import BlueprintError, ExitCode, InputError, RunnerError
+from runner.errors import ExitCode, InputError, RunnerError
 from runner.execute import TaskExecution, apply_steps, run_gates
 from runner.faults import checkpoint
 from runner.fsutil import atomic_write
@@ -348,15 +347,20 @@ def _task_part(spec: str, bp: Blueprint) -> str:
     return task
 
 
+def _manual_report(bp: Blueprint, plan: TaskPlan) -> TaskReport:
+    """The task stops at its first manual step, named with its line."""
+    report = _task_report(plan, "manual")
+    first = plan.manual_steps[0].step
+    report.manual_step = {"line": first.line, "text": first.text}
+    report.tracker_before = report.tracker_after = _tracker_values(bp)
+    return report
+
+
 def _run_task(session: Session, bp: Blueprint, plan: TaskPlan) -> TaskReport:
     task = plan.task
     session.progress(f"{bp.plan_id} Task {task.id}: {task.title}")
     if plan.manual_steps:
-        report = _task_report(plan, "manual")
-        first = plan.manual_steps[0].step
-        report.manual_step = {"line": first.line, "text": first.text}
-        report.tracker_before = report.tracker_after = _tracker_values(bp)
-        return report
+        return _manual_report(bp, plan)
     execution = apply_steps(plan, session.root)
     return _commit_or_block(session, bp, plan, execution, outcome="completed")
 
@@ -402,9 +406,7 @@ def _commit_or_block(
             code_state=session.repo.python_fingerprint({p: execution.after[p] for p in changed}),
         )
         report = _task_report(plan, outcome, execution)
-        report.gates = [
-            {"gate": g.gate, "target": g.target, "status": g.status, "detail": g.detail} for g in gates
-        ]
+        report.gates = [g.as_dict() for g in gates]
         report.tracker_before = _tracker_values(bp)
         failures = execution.failures + [
             f"{g.gate} gate failed on {g.target}: {g.detail}" for g in gates if g.status == "failed"
@@ -463,18 +465,13 @@ def _dry_run(session: Session, report: CommandReport, task_id: str | None) -> Co
     for wanted in _select(bp, task_id):
         plan = plan_task(bp, bp.task(wanted), session.root)
         if plan.manual_steps:
-            task_report = _task_report(plan, "manual")
-            first = plan.manual_steps[0].step
-            task_report.manual_step = {"line": first.line, "text": first.text}
-            report.tasks.append(task_report)
+            report.tasks.append(_manual_report(bp, plan))
             report.exit_code = ExitCode.MANUAL_STEP
             break
         execution = apply_steps(plan, session.root)
         gates = run_gates(plan, execution, session.root, tracked_py=tracked_py, on_disk=False)
         task_report = _task_report(plan, "planned", execution)
-        task_report.gates = [
-            {"gate": g.gate, "target": g.target, "status": g.status, "detail": g.detail} for g in gates
-        ]
+        task_report.gates = [g.as_dict() for g in gates]
         new_source = complete_task(bp, plan.task)
         task_report.tracker_before = _tracker_values(bp)
         task_report.diff = "".join(
@@ -782,20 +779,3 @@ def codemod_apply(
         + (" (dry run: nothing written)" if dry_run else "")
     )
     return report
-
-
-__all__ = [
-    "BlueprintError",
-    "Session",
-    "codemod_apply",
-    "codemod_list",
-    "done",
-    "kind_of",
-    "lint",
-    "next_goal",
-    "open_session",
-    "recover",
-    "revert",
-    "run",
-    "status",
-]

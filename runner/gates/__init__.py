@@ -20,6 +20,9 @@ class GateResult:
     status: GateStatus
     detail: str = ""
 
+    def as_dict(self) -> dict[str, str]:
+        return {"gate": self.gate, "target": self.target, "status": self.status, "detail": self.detail}
+
     def line(self) -> str:
         detail = f": {self.detail}" if self.detail else ""
         return f"{self.gate} {self.target}: {self.status}{detail}"
