@@ -327,16 +327,19 @@ class RemoveDetachCpu(RunnerCodemod):
       nested in it, and ``validation_step`` functions outside such a class, are not.
 
     Left as is, with a skip saying why: ``.cpu(...)`` with arguments; a comment
-    inside the chain; a result that feeds ``.numpy()``/``.tolist()`` or a numpy,
-    sklearn, cv2, PIL, matplotlib... call, directly or through a local name or a
-    local list it is appended to; a result modified in place (``y += 1``,
-    ``y[m] = 0``, ``.add_()``, ``out=``) or whose source name is (they would now
-    share memory); a result combined with an operand whose device is unknown
-    (``y_hat.detach().cpu() == y``: ``y`` worked with a CPU tensor, so is likely
-    on the CPU); and a class whose base is imported from elsewhere (not followed).
+    inside the chain; a chain that repeats ``.detach()``/``.cpu()``; a result that
+    feeds ``.numpy()``, ``.tolist()``, ``.data_ptr()`` or a numpy, sklearn, cv2, PIL,
+    matplotlib, ``wandb.Histogram``... call, directly or through local names, a local
+    list it is appended to or a numpy array it is stored in; a result modified in
+    place (``y += 1``, ``y[m] = 0``, ``.add_()``, ``out=``), or whose source name is,
+    or whose source is module state (``self.ema.detach().cpu()``): without the copy
+    they would share memory; a result combined with an operand whose device is
+    unknown (``y_hat.detach().cpu() == y``: ``y`` worked with a CPU tensor, so is
+    likely on the CPU); and a class whose base is imported from elsewhere.
 
     Limits: flows through attributes (``self.outputs``), dict keys read in other
-    methods, and user helper functions are not followed.
+    methods, and calls of unknown functions (assumed to take any device, as
+    ``self.log`` and ``wandb.log`` do) are not followed.
 
     Valid (rewritten)::
 
