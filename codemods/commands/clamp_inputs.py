@@ -119,6 +119,13 @@ def spec_matches(spec: str, bare_name: str, qualified_names: Iterator[str]) -> b
     return False
 
 
+def function_needles(spec: str) -> tuple[bytes, ...]:
+    """Bytes one of which a file defining ``spec`` contains: ``def name`` (also matches
+    ``async def``), or ``name = lambda`` for the lambda skip."""
+    name = spec.rsplit(".", 1)[-1].encode()
+    return (b"def " + name, name + b" = lambda", name + b"=lambda")
+
+
 def format_number(value: float) -> str:
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
@@ -254,7 +261,7 @@ class ClampInputs(RunnerCodemod):
     DESCRIPTION: ClassVar[str] = (  # type: ignore[misc]  # base.py declares it ClassVar
         "Insert a NaN/Inf check and pred = pred.clamp(0, 1) at the start of a function."
     )
-    NEEDLES: ClassVar[tuple[bytes, ...]] = (b"forward",)
+    NEEDLES: ClassVar[tuple[bytes, ...]] = function_needles("forward")
     OPTIONS: ClassVar[tuple[Option, ...]] = (
         Option("function", str, "forward", "function name, or Class.method"),
         Option("param", str, "pred", "the parameter to guard"),
@@ -283,9 +290,8 @@ class ClampInputs(RunnerCodemod):
 
     @classmethod
     def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
-        """Needles for these (resolved) options: the function's bare name."""
-        spec = str(options.get("function") or "forward")
-        return (spec.rsplit(".", 1)[-1].encode(),)
+        """Needles for these (resolved) options: where the function is defined."""
+        return function_needles(str(options.get("function") or "forward"))
 
     def __init__(self, context: CodemodContext, **options: object) -> None:
         super().__init__(context, **options)

@@ -211,9 +211,7 @@ class LazyImport(RunnerCodemod):
     """
 
     NAME: ClassVar[str] = "lazy-import"
-    DESCRIPTION = (  # type: ignore[misc, unused-ignore]  # base.py: ClassVar vs libcst's attribute
-        "Move a module-level import (default: wandb) into the functions that use it."
-    )
+    DESCRIPTION = "Move a module-level import (default: wandb) into the functions that use it."
     NEEDLES: ClassVar[tuple[bytes, ...]] = (b"wandb",)
     OPTIONS: ClassVar[tuple[Option, ...]] = (
         Option("module", str, "wandb", "the module whose imports are made lazy"),

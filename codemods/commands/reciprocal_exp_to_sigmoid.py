@@ -6,7 +6,7 @@ import ast
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -23,6 +23,7 @@ from libcst.metadata import (
 
 from codemods.base import Option, RunnerCodemod
 
+_EXP_WORD = re.compile(r"\bexp\b")
 _TORCH = QualifiedName("torch", QualifiedNameSource.IMPORT)
 _TORCH_EXP = QualifiedName("torch.exp", QualifiedNameSource.IMPORT)
 _TORCH_RECIPROCAL = QualifiedName("torch.reciprocal", QualifiedNameSource.IMPORT)
@@ -64,15 +65,36 @@ def _is_one(node: cst.BaseExpression) -> bool:
     return isinstance(value, (int, float)) and value == 1
 
 
+# Exponents that cannot be tensors (torch.exp raises on them): never matched.
+_NOT_TENSORS = (
+    cst.Tuple,
+    cst.List,
+    cst.Set,
+    cst.Dict,
+    cst.GeneratorExp,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.Yield,
+    cst.Lambda,
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.FormattedString,
+    cst.Ellipsis,
+)
+
+
 def _exp_call(node: cst.BaseExpression) -> cst.Call | None:
     """``node`` when it is a call of something named like exp (parentheses are attributes,
     so matching never strips them: the nodes stay the ones metadata knows)."""
     if not isinstance(node, cst.Call):
         return None
     func = node.func
-    if isinstance(func, (cst.Name, cst.Attribute)):
-        return node
-    return None
+    if not isinstance(func, (cst.Name, cst.Attribute)):
+        return None
+    if node.args and isinstance(node.args[0].value, _NOT_TENSORS):
+        return None
+    return node
 
 
 def _denominator_exp(node: cst.BaseExpression) -> cst.Call | None:
@@ -122,8 +144,10 @@ def _fold_minus(node: cst.BaseExpression) -> cst.BaseExpression | None:
     through ``/`` and ``@`` chains; ``-a + b`` gives ``a - b`` and ``-a - b`` gives
     ``a + b``. The folded operand keeps its own formatting.
     """
+    if not isinstance(node, (cst.UnaryOperation, cst.BinaryOperation)):
+        return None
     if node.lpar:
-        inner = _fold_minus(_unparenthesized(node))
+        inner = _fold_minus(node.with_changes(lpar=[], rpar=[]))
         if inner is None:
             return None
         if (inner.lpar or isinstance(inner, _ATOMS)) and _plain_parens(node):
@@ -187,14 +211,6 @@ def _sole_argument(node: cst.BaseExpression) -> tuple[cst.Arg, cst.BaseParenthes
 
 def _is_dunder_all(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "__all__"
-
-
-def _top_level_index(module: cst.Module, stmt: cst.ImportFrom) -> int | None:
-    """The index of the module-level line that is exactly ``stmt``, if any."""
-    for index, line in enumerate(module.body):
-        if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and line.body[0] is stmt:
-            return index
-    return None
 
 
 class _StringCollector(cst.CSTVisitor):
@@ -266,7 +282,9 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
     binding visible at that place; otherwise ``import torch`` is added (never
     ``from torch import sigmoid``: ``sigmoid`` is often a user function, typically
     the very function being rewritten). A ``from torch import exp``/``reciprocal``
-    whose every use was rewritten is removed (except in ``__init__.py``).
+    whose every use was rewritten goes: its line is dropped, or becomes ``import
+    torch`` in place when torch must be imported (inside the function, if the import
+    was local); names listed in ``__all__`` and imports of ``__init__.py`` stay.
 
     Option ``clamp`` (default 0.0, off): when > 0 the argument is clamped first,
     ``torch.sigmoid(torch.clamp(z, -clamp, clamp))`` (PLAN-001 asks to bound the
@@ -318,8 +336,12 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         return resolved
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
-        # The needle `exp` is in nearly every file (`except`); scope and qualified-name
-        # analysis cost far more than this metadata-free look for the shape.
+        # The needle `exp` is in nearly every file (`except`, `expand`), and scope and
+        # qualified-name analysis cost several parses. Two metadata-free necessary
+        # conditions first: the word `exp` (torch.exp is always spelled with it, even
+        # when imported `as e`), then an expression of the logistic shape.
+        if not _EXP_WORD.search(tree.code):
+            return tree
         finder = _CandidateFinder()
         tree.visit(finder)
         if not finder.found:
@@ -333,9 +355,13 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         self._torch_aliases: list[str] = []  # names bound by `import torch [as X]`
         # Names of `from torch import exp` bindings used by rewritten calls.
         self._consumed: set[cst.CSTNode] = set()
-        self._from_imports: list[ImportAssignment] = []
+        self._from_imports: list[ImportAssignment] = []  # bindings of rewritten names
+        self._handled: set[int] = set()  # ids of those dropped or replaced in place
+        # One entry per rewrite that needs `import torch`: the binding its `exp` came
+        # from (None: unknown), so a local `from torch import exp` can become a local
+        # `import torch`.
+        self._import_needs: list[ImportAssignment | None] = []
         self._exported: set[str] = set()  # strings in __all__
-        self._needs_import = False  # `import torch` must be added
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
@@ -367,71 +393,104 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         value.visit(collector)
         self._exported.update(collector.strings)
 
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        """Tidy the imports: drop ``from torch import exp`` lines made unused, add torch."""
-        unused = self._unused_from_imports()
-        body = list(updated_node.body)
-        dropped: list[int] = []
-        for stmt, aliases in unused:
-            index = _top_level_index(original_node, stmt)
-            whole = (
-                index is not None
-                and not isinstance(stmt.names, cst.ImportStar)
-                and len(aliases) == len(stmt.names)
-                and not _comments(original_node.body[index])
-            )
-            if index is not None and whole and self._needs_import:
-                # `from torch import exp` becomes `import torch`, in place.
-                line = body[index]
-                assert isinstance(line, cst.SimpleStatementLine)
-                body[index] = line.with_changes(
-                    body=[cst.Import(names=[cst.ImportAlias(name=cst.Name("torch"))])]
-                )
-                self._needs_import = False
-            elif index is not None and whole and index + 1 < len(body):
-                dropped.append(index)
-            else:
-                for alias in aliases:
-                    RemoveImportsVisitor.remove_unused_import(
-                        self.context, "torch", alias.evaluated_name, alias.evaluated_alias
-                    )
-        if self._needs_import:
-            AddImportsVisitor.add_needed_import(self.context, "torch")
-        for index in sorted(dropped, reverse=True):
-            removed, following = body[index], body[index + 1]
-            # Keep the blank lines that separated the dropped line, and its comments.
-            leading = following.leading_lines
-            if any(line.comment for line in removed.leading_lines):
-                leading = [*removed.leading_lines, *leading]
-            elif len(removed.leading_lines) > len(leading):
-                leading = removed.leading_lines
-            body[index + 1] = following.with_changes(leading_lines=leading)
-            del body[index]
+    # -- imports ---------------------------------------------------------------
+    # A `from torch import exp` line whose every use was rewritten is dropped, or, when
+    # `torch` must be imported for those uses, becomes `import torch` in place (in the
+    # function, if the import was local). This happens when leaving the block holding
+    # the line: every use of a binding lies inside the block that binds it.
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        if not self._from_imports:
+            return updated_node
+        body = self._tidy_block(original_node.body, updated_node.body, module_level=False)
         return updated_node.with_changes(body=body)
 
-    def _unused_from_imports(self) -> list[tuple[cst.ImportFrom, list[cst.ImportAlias]]]:
-        """``from torch import ...`` names whose every use was rewritten, by statement."""
-        if (self.context.filename or "").endswith("__init__.py"):
-            return []  # an __init__ may re-export them
-        found: dict[int, tuple[cst.ImportFrom, list[cst.ImportAlias]]] = {}
-        seen: set[int] = set()
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not self._from_imports and not self._import_needs:
+            return updated_node
+        body = self._tidy_block(original_node.body, updated_node.body, module_level=True)
         for assignment in self._from_imports:
-            if id(assignment) in seen:
+            if id(assignment) not in self._handled and self._fully_consumed(assignment):
+                # Not a plain line of its own: let libcst take the name out.
+                stmt = assignment.node
+                assert isinstance(stmt, cst.ImportFrom) and not isinstance(stmt.names, cst.ImportStar)
+                for alias in stmt.names:
+                    if (alias.evaluated_alias or alias.evaluated_name) == assignment.name:
+                        RemoveImportsVisitor.remove_unused_import(
+                            self.context, "torch", alias.evaluated_name, alias.evaluated_alias
+                        )
+        if self._import_needs:
+            AddImportsVisitor.add_needed_import(self.context, "torch")
+        return updated_node.with_changes(body=body)
+
+    def _fully_consumed(self, assignment: ImportAssignment) -> bool:
+        """``assignment`` is a ``from torch import`` name whose every use was rewritten."""
+        if (self.context.filename or "").endswith("__init__.py"):
+            return False  # an __init__ may re-export it
+        stmt = assignment.node
+        return (
+            isinstance(stmt, cst.ImportFrom)
+            and not isinstance(stmt.names, cst.ImportStar)
+            and not stmt.relative
+            and isinstance(stmt.module, cst.Name)
+            and stmt.module.value == "torch"
+            and assignment.name not in self._exported
+            and bool(assignment.references)
+            and all(ref.node in self._consumed for ref in assignment.references)
+        )
+
+    def _tidy_block(
+        self,
+        original: Sequence[cst.BaseStatement],
+        updated: Sequence[cst.BaseStatement],
+        *,
+        module_level: bool,
+    ) -> list[cst.BaseStatement]:
+        body = list(updated)
+        dropped: list[int] = []
+        for index, line in enumerate(original):
+            if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
                 continue
-            seen.add(id(assignment))
-            if assignment.name in self._exported:
-                continue
-            if not all(ref.node in self._consumed for ref in assignment.references):
-                continue
-            stmt = assignment.node
+            stmt = line.body[0]
             if not isinstance(stmt, cst.ImportFrom) or isinstance(stmt.names, cst.ImportStar):
                 continue
-            if stmt.relative or not isinstance(stmt.module, cst.Name) or stmt.module.value != "torch":
+            bound = [a for a in self._from_imports if a.node is stmt]
+            if len(bound) != len(stmt.names) or _comments(stmt):
                 continue
-            for alias in stmt.names:
-                if (alias.evaluated_alias or alias.evaluated_name) == assignment.name:
-                    found.setdefault(id(stmt), (stmt, []))[1].append(alias)
-        return list(found.values())
+            if not all(self._fully_consumed(a) for a in bound):
+                continue
+            # Needs this line can meet: all of them at module level, else its own.
+            met = [need for need in self._import_needs if module_level or any(need is a for a in bound)]
+            if met:
+                new_line = body[index]
+                assert isinstance(new_line, cst.SimpleStatementLine)
+                body[index] = new_line.with_changes(
+                    body=[cst.Import(names=[cst.ImportAlias(name=cst.Name("torch"))])]
+                )
+                self._import_needs = [n for n in self._import_needs if n not in met]
+            elif len(body) - len(dropped) > 1 and (
+                index + 1 < len(body) or not any(empty.comment for empty in line.leading_lines)
+            ):
+                dropped.append(index)
+            else:
+                continue
+            self._handled.update(id(a) for a in bound)
+        for index in sorted(dropped, reverse=True):
+            removed = original[index]
+            assert isinstance(removed, cst.SimpleStatementLine)
+            del body[index]
+            if index < len(body):
+                # Keep the blank lines that separated the dropped line, and its comments.
+                following = body[index]
+                assert isinstance(following, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+                leading = following.leading_lines
+                if any(empty.comment for empty in removed.leading_lines):
+                    leading = [*removed.leading_lines, *leading]
+                elif len(removed.leading_lines) > len(leading):
+                    leading = removed.leading_lines
+                body[index] = following.with_changes(leading_lines=leading)
+        return body
 
     # -- matching --------------------------------------------------------------
     def leave_BinaryOperation(
@@ -500,12 +559,15 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
                 ],
             )
         sole, whitespace_before_args = _sole_argument(argument)
+        # A call is an atom: parentheses that grouped `1 / (...)` are redundant now,
+        # unless they span lines or hold comments.
+        keep_parens = not _plain_parens(updated)
         replacement = cst.Call(
             func=cst.Attribute(value=cst.Name(torch_name), attr=cst.Name("sigmoid")),
             args=[sole],
             whitespace_before_args=whitespace_before_args,
-            lpar=updated.lpar,
-            rpar=updated.rpar,
+            lpar=updated.lpar if keep_parens else [],
+            rpar=updated.rpar if keep_parens else [],
         )
         if _comments(replacement) != _comments(updated):
             return self._skip(
@@ -515,7 +577,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
             )
 
         if add_import:
-            self._needs_import = True
+            self._import_needs.append(self._import_binding(shape.exp_call.func))
         self._consume(shape.exp_call.func)
         if shape.form == "function" and shape.reciprocal is not None:
             self._consume(shape.reciprocal.func)
@@ -535,10 +597,19 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
 
     def _ambiguous(self, func: cst.BaseExpression) -> str:
         spelled = self._module.code_for_node(func)
-        others = sorted(n.name for n in self._names(func) if n not in (_TORCH_EXP, _TORCH_RECIPROCAL))
+        kinds = {
+            QualifiedNameSource.IMPORT: "an import",
+            QualifiedNameSource.LOCAL: "an assignment",
+            QualifiedNameSource.BUILTIN: "a builtin",
+        }
+        others = sorted(
+            f"{n.name} from {kinds.get(n.source, 'elsewhere')}"
+            for n in self._names(func)
+            if n not in (_TORCH_EXP, _TORCH_RECIPROCAL)
+        )
         return (
             f"cannot prove `{spelled}` is torch's: the name is bound more than once"
-            f" (also {', '.join(others) or 'a non-import binding'})"
+            f" (it may also be {', '.join(others)})"
         )
 
     @staticmethod
@@ -547,12 +618,18 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
             return len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star
 
         if not plain_single(shape.exp_call):
-            return "torch.exp is called with extra or keyword arguments (out=...); not rewritten"
+            return (
+                "torch.exp is not called with exactly one positional argument"
+                " (out=..., keywords, *args); torch.sigmoid would not mean the same"
+            )
         reciprocal = shape.reciprocal
         if shape.form == "function" and reciprocal is not None and not plain_single(reciprocal):
-            return "torch.reciprocal is called with extra or keyword arguments (out=...); not rewritten"
+            return (
+                "torch.reciprocal is not called with exactly one positional argument"
+                " (out=..., keywords, *args); torch.sigmoid would not mean the same"
+            )
         if shape.form == "method" and reciprocal is not None and reciprocal.args:
-            return ".reciprocal() is called with arguments; not rewritten"
+            return "Tensor.reciprocal() is called with arguments; not the logistic function"
         return ""
 
     def _torch_name(self, exp_call: cst.Call) -> tuple[str | None, bool]:
@@ -575,6 +652,16 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
             return "torch", True  # unbound here: add `import torch`
         return None, False
 
+    def _import_binding(self, func: cst.BaseExpression) -> ImportAssignment | None:
+        """The one import that binds the bare name ``func``, if there is exactly one."""
+        scope = self.get_metadata(ScopeProvider, func, None)
+        if not isinstance(func, cst.Name) or scope is None:
+            return None
+        found = list(scope[func.value])
+        if len(found) == 1 and isinstance(found[0], ImportAssignment):
+            return found[0]
+        return None
+
     def _consume(self, func: cst.BaseExpression) -> None:
         """Note that ``func`` (a bare ``exp``/``reciprocal`` name) is no longer used."""
         if not isinstance(func, cst.Name):
@@ -584,5 +671,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         if scope is None:
             return
         for assignment in scope[func.value]:
-            if isinstance(assignment, ImportAssignment):
+            if isinstance(assignment, ImportAssignment) and all(
+                assignment is not known for known in self._from_imports
+            ):
                 self._from_imports.append(assignment)

@@ -21,7 +21,7 @@ from libcst.metadata import (
 )
 
 from codemods.base import Option, RunnerCodemod
-from codemods.commands.clamp_inputs import check_function_spec, spec_matches
+from codemods.commands.clamp_inputs import check_function_spec, function_needles, spec_matches
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NO_PARAM = "no such parameter"  # a sentinel reason, reported once per file
@@ -106,7 +106,7 @@ class ReplaceDefault(RunnerCodemod):
     DESCRIPTION: ClassVar[str] = (  # type: ignore[misc]  # base.py declares it ClassVar
         "Set one parameter's default value in a function or method signature."
     )
-    NEEDLES: ClassVar[tuple[bytes, ...]] = (b"def",)
+    NEEDLES: ClassVar[tuple[bytes, ...]] = (b"def ",)
     OPTIONS: ClassVar[tuple[Option, ...]] = (
         Option("function", str, "", "function name, or Class.method (required)"),
         Option("param", str, "", "the parameter whose default changes (required)"),
@@ -138,9 +138,9 @@ class ReplaceDefault(RunnerCodemod):
 
     @classmethod
     def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
-        """Needles for these (resolved) options: the function's bare name."""
+        """Needles for these (resolved) options: where the function is defined."""
         spec = str(options.get("function") or "")
-        return (spec.rsplit(".", 1)[-1].encode(),) if spec else cls.NEEDLES
+        return function_needles(spec) if spec else cls.NEEDLES
 
     def __init__(self, context: CodemodContext, **options: object) -> None:
         super().__init__(context, **options)
