@@ -309,7 +309,12 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
 
     NAME: ClassVar[str] = "reciprocal-exp-to-sigmoid"
     DESCRIPTION = "Rewrite hand-written logistic functions 1 / (1 + torch.exp(-z)) as torch.sigmoid(z)."
-    NEEDLES: ClassVar[tuple[bytes, ...]] = (b"exp",)
+    # The name `exp` ends in one of these in every form we match (`torch.exp(`, `(-z).exp()`,
+    # `from torch import exp as e`, `import exp,`...). A bare b"exp" would also match
+    # `expected`, `export`, `expand`... in most files of a large tree and defeat the needle.
+    NEEDLES: ClassVar[tuple[bytes, ...]] = tuple(
+        b"exp" + end for end in (b"(", b" ", b",", b")", b"\n", b"\r", b"\t", b"\\")
+    )
     OPTIONS: ClassVar[tuple[Option, ...]] = (
         Option(
             "clamp",
