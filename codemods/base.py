@@ -5,7 +5,8 @@ A codemod is a ``libcst.codemod.VisitorBasedCodemodCommand`` (so
 
 * ``NAME``: the kebab-case name blueprints and the CLI use;
 * ``DESCRIPTION``: one line, shown by ``runner codemod list`` and libcst.tool;
-* ``NEEDLES``: cheap byte strings; a file containing none of them is never parsed;
+* ``NEEDLES`` (or ``needles(options)`` when they depend on an option): cheap byte
+  strings; a file containing none of them is never parsed;
 * ``OPTIONS``: typed options, turned into argparse flags for libcst.tool and parsed
   from ``key=value`` strings for the runner.
 
