@@ -130,3 +130,14 @@ def test_skipped_file_reports_every_reason_once() -> None:
     outcome = _run((FIXTURES / "module_level_use.in.py").read_bytes())
     assert outcome.status == "unchanged"
     assert [s.line for s in outcome.skips] == [3]
+
+
+def test_self_check_refuses_a_plan_that_leaves_a_use_without_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Simulate the motivating bug (a function left without its import): the file is skipped."""
+    monkeypatch.setattr(LazyImport, "_statements", lambda self, bindings, names: [])
+    source = (FIXTURES / "train_function.in.py").read_bytes()
+    outcome = _run(source)
+    assert outcome.after == source and not outcome.changes
+    assert any("self-check failed: after the move 3 use(s) of wandb" in s.reason for s in outcome.skips)

@@ -258,9 +258,7 @@ class ClampInputs(RunnerCodemod):
     """
 
     NAME: ClassVar[str] = "clamp-inputs"
-    DESCRIPTION: ClassVar[str] = (  # type: ignore[misc]  # base.py declares it ClassVar
-        "Insert a NaN/Inf check and pred = pred.clamp(0, 1) at the start of a function."
-    )
+    DESCRIPTION = "Insert a NaN/Inf check and pred = pred.clamp(0, 1) at the start of a function."
     NEEDLES: ClassVar[tuple[bytes, ...]] = function_needles("forward")
     OPTIONS: ClassVar[tuple[Option, ...]] = (
         Option("function", str, "forward", "function name, or Class.method"),

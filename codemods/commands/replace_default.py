@@ -103,9 +103,7 @@ class ReplaceDefault(RunnerCodemod):
     """
 
     NAME: ClassVar[str] = "replace-default"
-    DESCRIPTION: ClassVar[str] = (  # type: ignore[misc]  # base.py declares it ClassVar
-        "Set one parameter's default value in a function or method signature."
-    )
+    DESCRIPTION = "Set one parameter's default value in a function or method signature."
     NEEDLES: ClassVar[tuple[bytes, ...]] = (b"def ",)
     OPTIONS: ClassVar[tuple[Option, ...]] = (
         Option("function", str, "", "function name, or Class.method (required)"),
