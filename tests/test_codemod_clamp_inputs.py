@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from codemods.commands.clamp_inputs import ClampInputs, spec_matches
+from codemods.commands.clamp_inputs import ClampInputs
 from codemods.engine import CodemodCall, apply_codemods
+from codemods.targets import spec_matches
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "codemods" / "clamp-inputs"
 

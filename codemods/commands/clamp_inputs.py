@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -23,8 +22,13 @@ from libcst.metadata import (
 )
 
 from codemods.base import Option, RunnerCodemod
-
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+from codemods.targets import (
+    OVERLOAD,
+    check_function_spec,
+    check_param_name,
+    function_needles,
+    spec_matches,
+)
 
 # Calls that clamp a tensor: methods of Tensor, functions of torch (by qualified name).
 _CLAMP_METHODS = frozenset({"clamp", "clip"})
@@ -86,44 +90,12 @@ _LOGIT_LOSSES = frozenset(
 )
 # Uses showing the param is a container, not a tensor.
 _MAPPING_METHODS = frozenset({"items", "keys", "values", "get", "append", "extend"})
-_OVERLOAD = frozenset({"typing.overload", "typing_extensions.overload"})
 
 _NO_PARAM = "no such parameter"  # a sentinel reason, reported once per file
 _TYPE_CHECKING = m.Name("TYPE_CHECKING") | m.Attribute(
     value=m.Name("typing") | m.Name("typing_extensions"), attr=m.Name("TYPE_CHECKING")
 )
 _DOCSTRING = m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])
-
-
-# -- function targeting (shared shape with replace-default) ---------------------------
-def check_function_spec(spec: str) -> None:
-    """Raise ``ValueError`` unless ``spec`` is ``name`` or a dotted ``Class.method`` path."""
-    parts = spec.split(".")
-    if not spec or not all(_IDENT.match(p) or p == "<locals>" for p in parts):
-        raise ValueError(f"option 'function' takes a name or Class.method, not {spec!r}")
-    if parts[-1] == "<locals>":
-        raise ValueError(f"option 'function' must end with a function name, not {spec!r}")
-
-
-def spec_matches(spec: str, bare_name: str, qualified_names: Iterator[str]) -> bool:
-    """A bare ``spec`` matches every def of that name; a dotted one matches the tail
-    of the def's qualified name, with ``<locals>`` parts ignored (``outer.inner``
-    names ``inner`` defined in ``outer``)."""
-    if "." not in spec:
-        return bare_name == spec
-    wanted = [p for p in spec.split(".") if p != "<locals>"]
-    for qname in qualified_names:
-        parts = [p for p in qname.split(".") if p != "<locals>"]
-        if parts[-len(wanted) :] == wanted:
-            return True
-    return False
-
-
-def function_needles(spec: str) -> tuple[bytes, ...]:
-    """Bytes one of which a file defining ``spec`` contains: ``def name`` (also matches
-    ``async def``), or ``name = lambda`` for the lambda skip."""
-    name = spec.rsplit(".", 1)[-1].encode()
-    return (b"def " + name, name + b" = lambda", name + b"=lambda")
 
 
 def format_number(value: float) -> str:
@@ -277,8 +249,7 @@ class ClampInputs(RunnerCodemod):
     def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
         options = super().resolve_options(given)
         check_function_spec(str(options["function"]))
-        if not _IDENT.match(str(options["param"])):
-            raise ValueError(f"option 'param' takes an identifier, not {options['param']!r}")
+        check_param_name(str(options["param"]))
         low, high = options["min"], options["max"]
         if not isinstance(low, int | float) or not isinstance(high, int | float):
             raise ValueError("options 'min' and 'max' take numbers")
@@ -376,7 +347,7 @@ class ClampInputs(RunnerCodemod):
         """The insertions, a skip reason, or ``None`` when already guarded."""
         p = self.param
         for decorator in node.decorators:
-            if self._qnames(decorator.decorator) & _OVERLOAD:
+            if self._qnames(decorator.decorator) & OVERLOAD:
                 return None  # a typing stub; the implementation is guarded
         param = self._find_param(node.params)
         if isinstance(param, str):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -21,11 +20,15 @@ from libcst.metadata import (
 )
 
 from codemods.base import Option, RunnerCodemod
-from codemods.commands.clamp_inputs import check_function_spec, function_needles, spec_matches
+from codemods.targets import (
+    OVERLOAD,
+    check_function_spec,
+    check_param_name,
+    function_needles,
+    spec_matches,
+)
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NO_PARAM = "no such parameter"  # a sentinel reason, reported once per file
-_OVERLOAD = frozenset({"typing.overload", "typing_extensions.overload"})
 
 
 def parse_default(code: str) -> cst.BaseExpression:
@@ -121,8 +124,7 @@ class ReplaceDefault(RunnerCodemod):
     def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
         options = super().resolve_options(given)
         check_function_spec(str(options["function"]))
-        if not _IDENT.match(str(options["param"])):
-            raise ValueError(f"option 'param' takes an identifier, not {options['param']!r}")
+        check_param_name(str(options["param"]))
         try:
             parse_default(str(options["value"]))
         except ValueError as err:
@@ -220,7 +222,7 @@ class ReplaceDefault(RunnerCodemod):
         if same_value(current, self.value_code):
             return None
         if isinstance(found.default, cst.Ellipsis) and any(
-            self._qnames(d.decorator) & _OVERLOAD for d in node.decorators
+            self._qnames(d.decorator) & OVERLOAD for d in node.decorators
         ):
             return None  # a typing stub's placeholder; the implementation holds the value
         if self.expect and not same_value(current, self.expect):
