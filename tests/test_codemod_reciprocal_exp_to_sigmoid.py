@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-torch = pytest.importorskip("torch")
+import torch  # a test dependency (the `torch` extra): a missing torch fails, never skips
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "codemods" / "reciprocal-exp-to-sigmoid"
 CASES = sorted(
