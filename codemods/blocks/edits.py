@@ -163,13 +163,15 @@ def _choose(sites: Sequence[_Site], hint: int | None) -> _Site | None:
     return near[0] if len(near) == 1 else None
 
 
-def _ambiguous(data: bytes, sites: Sequence[_Site], what: str, hint: int | None) -> BlockEdit:
+def _ambiguous(
+    data: bytes, sites: Sequence[_Site], what: str, hint: int | None, *, every: bool = False
+) -> BlockEdit:
     lines = tuple(s.first_line for s in sites)
     shown = ", ".join(str(n) for n in lines)
     why = (
         f"no single one within {HINT_WINDOW} lines of the hint (line {hint})"
         if hint is not None
-        else "name a scope, add '(around line N)' or say 'every occurrence'"
+        else "name a scope or add '(around line N)'" + (" or say 'every occurrence'" if every else "")
     )
     return BlockEdit("ambiguous", data, f"{what} matches {len(sites)} places (lines {shown}); {why}", lines)
 
@@ -399,7 +401,7 @@ def _replace(
     if not every:
         chosen = _choose(pending, hint)
         if chosen is None:
-            return _ambiguous(data, pending, "the find block", hint)
+            return _ambiguous(data, pending, "the find block", hint, every=True)
         pending = [chosen]
     kept, given = len(find_block.wildcards), len(new_block.wildcards)
     if given and given != kept:
@@ -493,6 +495,9 @@ class _Spot:
     indent: str
     body: Sequence[cst.BaseStatement]  # the statements the block joins (for "already there")
     separation: int  # blank lines wanted around the block
+    # Anchored inserts: the block is "already there" only right after (before) its anchor.
+    adjacent: Sequence[cst.BaseStatement] | None = None
+    prefix: bool = True
 
 
 def insert_block(
@@ -571,17 +576,19 @@ def _spot(
         sites = [_statement_site(source, anchor_block, m) for m in find_runs(anchor_block.statements, root)]
         if not sites:
             raise _Refusal(_absent(data, source, anchor_block, root, f"the anchor `{where.target}`"))
+        spots = [_anchored_spot(source, block, where, site.match) for site in sites]
+        for spot in spots:
+            if spot.adjacent is not None and _matches_at(block, spot.adjacent, prefix=spot.prefix):
+                line = source.first_line(spot.adjacent[0 if spot.prefix else -len(block.statements)])
+                raise _Refusal(
+                    BlockEdit(
+                        "already-applied", data, f"already applied (the block is at line {line})", (line,)
+                    )
+                )
         site = _choose(sites, hint)
         if site is None:
             raise _Refusal(_ambiguous(data, sites, f"the anchor `{where.target}`", hint))
-        match = site.match
-        indent = source.indent(source.first_line(match.first))
-        if where.kind == "after":
-            last = match.body[match.index + match.count - 1]
-            line = source.last_line(last) + 1
-        else:
-            line = source.comments_above(source.first_line(match.first))
-        return _Spot(line, indent, match.body, _separation(block, indent))
+        return spots[sites.index(site)]
     if where.kind == "before-comment":
         return _comment_spot(data, source, root, block, where, hint)
     node, why = resolve_scope(source, where.target)
@@ -614,6 +621,22 @@ def _spot(
     if where.kind == "into-class" and separation:
         separation = _class_separation(source, body)
     return _Spot(source.last_line(last) + 1, indent, body, separation)
+
+
+def _anchored_spot(source: Source, block: Block, where: Where, match: Match) -> _Spot:
+    indent = source.indent(source.first_line(match.first))
+    end = match.index + match.count
+    if where.kind == "after":
+        line = source.last_line(match.body[end - 1]) + 1
+        adjacent, prefix = match.body[end:], True
+    else:
+        line = source.comments_above(source.first_line(match.first))
+        adjacent, prefix = match.body[max(0, match.index - len(block.statements)) : match.index], False
+    return _Spot(line, indent, match.body, _separation(block, indent), adjacent, prefix)
+
+
+def _matches_at(block: Block, statements: Sequence[cst.BaseStatement], *, prefix: bool) -> bool:
+    return bool(statements) and Matcher().sequence(block.statements, statements, prefix=prefix) is not None
 
 
 def _parse_or_refuse(data: bytes, text: str, name: str) -> Block:
@@ -738,6 +761,8 @@ def _already_there(data: bytes, source: Source, block: Block, spot: _Spot) -> tu
                 )
             )
         return tuple(same)
+    if spot.adjacent is not None:
+        return ()  # checked at every anchor before one was chosen
     for index in range(len(spot.body)):
         if Matcher().sequence(statements, spot.body[index:], prefix=True) is not None:
             return (source.first_line(spot.body[index]),)
