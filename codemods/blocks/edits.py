@@ -246,6 +246,7 @@ def _render(
     *,
     shift_first: bool = True,
     fill: Callable[[int, Wildcard], str | None] | None = None,
+    trim_footer: bool = False,
 ) -> tuple[str, tuple[int, int] | None]:
     """The block's text at ``indent`` (a newline after every line), ``...`` filled by ``fill``.
 
@@ -253,7 +254,7 @@ def _render(
     run (the ``...`` goes with its separator). Returns the text and the span of the
     block's expression in it (expression blocks only).
     """
-    lines = block.lines
+    lines = block.lines[: block.code_end] if trim_footer else block.lines
     shifted_lines = [
         line if (index == 0 and not shift_first) or not (line or index in block.padded) else indent + line
         for index, line in enumerate(lines)
@@ -398,6 +399,14 @@ def _replace(
                 "already-applied", data, f"already applied (the replacement is at line {where})", lines
             )
         return _absent(data, source, find_block, root, "the find block")
+    if not every and hint is not None and already:
+        # The hint chooses among every site, done or not: the one it names may be done already.
+        near = [s for s in [*pending, *already] if abs(s.first_line - hint) <= HINT_WINDOW]
+        if len(near) == 1 and near[0] in already:
+            line = near[0].first_line
+            return BlockEdit(
+                "already-applied", data, f"already applied (the replacement is at line {line})", (line,)
+            )
     if not every:
         chosen = _choose(pending, hint)
         if chosen is None:
@@ -482,7 +491,9 @@ def _replacement_edit(
         assert span is not None
         return site.start, site.end, text[span[0] : span[1]]
     indent = source.indent(source.first_line(site.match.first))
-    text, _ = _render(new_block, indent, source.newline, fill=fill)
+    # Comments after the find block's code are context (the file keeps its own): not re-emitted.
+    trim = find_block.trailing_comments
+    text, _ = _render(new_block, indent, source.newline, fill=fill, trim_footer=trim)
     if site.end == len(source.text) and not source.text.endswith(("\n", "\r")):
         text = text.rstrip("\r\n")
     return site.start, site.end, text

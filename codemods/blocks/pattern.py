@@ -124,16 +124,19 @@ def _rewrite_bare_ellipses(text: str) -> str:
             continue
         if tok.string != "..." or not stack or index == 0 or index + 1 >= len(significant):
             continue
-        alone = significant[index - 1].string in ("(", "{", ",") and significant[index + 1].string in (
-            ",",
-            ")",
-            "}",
-        )
+        after = significant[index + 1]
+        follows_separator = significant[index - 1].string in ("(", "[", "{", ",")
+        alone = follows_separator and after.string in (",", ")", "]", "}")
+        # Guides often write a `...` line with no comma before the next argument or entry.
+        needs_comma = follows_separator and not alone and after.start[0] > tok.end[0]
+        comma = "," if needs_comma else ""
         opener_index, opener, is_call = stack[-1]
-        if alone and opener == "{" and opener_index in dict_braces:
-            edits.append((tok.start, "**..."))
-        elif alone and opener == "(" and is_call:
-            edits.append((tok.start, "*..."))
+        if (alone or needs_comma) and opener == "{" and opener_index in dict_braces:
+            edits.append((tok.start, "**..." + comma))
+        elif (alone or needs_comma) and opener == "(" and is_call:
+            edits.append((tok.start, "*..." + comma))
+        elif needs_comma:
+            edits.append((tok.start, "..." + comma))
     lines = text.split("\n")
     for (row, col), new in sorted(edits, reverse=True):
         line = lines[row - 1]
@@ -191,6 +194,15 @@ class Block:
     @property
     def lines(self) -> list[str]:
         return self.text.split("\n")
+
+    @property
+    def code_end(self) -> int:
+        """The line of the block where its last statement ends (comments may follow)."""
+        return self.positions[self.module.body[-1]].end.line
+
+    @property
+    def trailing_comments(self) -> bool:
+        return any(line.comment is not None for line in self.module.footer)
 
 
 def is_statement_wildcard(node: cst.CSTNode) -> bool:
