@@ -341,9 +341,8 @@ def _finish(
 ) -> BlockEdit:
     new = source.encode(text)
     try:
-        cst.parse_module(new)
-        compile(new, "<block edit>", "exec", dont_inherit=True)
-    except (cst.ParserSyntaxError, SyntaxError, ValueError) as err:
+        compile(new, "<block edit>", "exec", dont_inherit=True)  # LibCST parses it in the second run
+    except (SyntaxError, ValueError) as err:
         return BlockEdit(
             "refused", data, f"the edited file would not parse ({err.__class__.__name__}: {err})"[:300]
         )

@@ -35,9 +35,8 @@ class Source:
         except (UnicodeDecodeError, LookupError, SyntaxError) as err:
             raise SourceError(f"cannot be decoded: {err}") from None
         self.data = data
-        self.text = self.module.code
-        if self.module.bytes != data:
-            raise SourceError("does not round-trip through LibCST byte for byte")
+        # LibCST round-trips exactly: its code is the decoded bytes ("utf-8-sig" drops a BOM).
+        self.text = data.decode(self.module.encoding)
         self.lines = _LINE.findall(self.text)
         self.starts = [0]
         for line in self.lines:
