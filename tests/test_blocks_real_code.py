@@ -34,6 +34,8 @@ FILES = (
 )
 PROBE = "_block_edit_probe = True"
 
+pytestmark = pytest.mark.slow  # ~1 min: LibCST parses and positions ten large torch files
+
 
 def _plain(nodes: list[ast.stmt]) -> bool:
     """Runs whose re-printing keeps their structure (no `...`, implicit concatenation, decorators)."""

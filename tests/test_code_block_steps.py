@@ -131,6 +131,7 @@ def _load(path: Path) -> ModuleType:
     return module
 
 
+@pytest.mark.slow
 def test_code_block_steps_run_commit_once_and_the_code_works(tmp_path: Path) -> None:
     repo = _repo(tmp_path, OUTLINE)
     start = commit_count(repo)
@@ -168,6 +169,7 @@ def test_code_block_steps_run_commit_once_and_the_code_works(tmp_path: Path) -> 
     assert after["pkg/train.py"] == before["pkg/train.py"]
 
 
+@pytest.mark.slow
 def test_absent_block_blocks_the_task_with_the_closest_candidate(tmp_path: Path) -> None:
     outline = """\
 1. [ ] **Task 1.1: Edit**
@@ -190,6 +192,7 @@ def test_absent_block_blocks_the_task_with_the_closest_candidate(tmp_path: Path)
     assert code != 0
 
 
+@pytest.mark.slow
 def test_ambiguous_anchor_names_every_candidate(tmp_path: Path) -> None:
     outline = """\
 1. [ ] **Task 1.1: Edit**
@@ -210,6 +213,7 @@ def test_ambiguous_anchor_names_every_candidate(tmp_path: Path) -> None:
     assert (repo / "pkg" / "train.py").read_text() == TRAIN
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("outline", "message"),
     [
