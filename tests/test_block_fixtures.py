@@ -1,10 +1,12 @@
 """Fixture cases of the code-block engine: adding a case means adding files.
 
-``fixtures/blocks/<case>/`` holds ``before.py``, ``step.json`` (the operation and its
-options), the blocks as ``find.txt`` + ``replacement.txt`` or ``block.txt`` (byte for
-byte, most of them copied from the fix guides in ``../shared/seeds``), ``expected.txt``
-(the status on its first line, then fragments the message or the closest candidate's
-diff must contain) and ``after.py`` (without it the file must not change).
+``fixtures/blocks/<case>/`` holds ``step.json`` (the operation, its options and, as
+``source``, the input file under ``fixtures/blocks/``: a shared one in ``_sources/`` or
+another case's ``after.py``; without it the case's own ``before.py``), the blocks as
+``find.txt`` + ``replacement.txt`` or ``block.txt`` (byte for byte, most of them copied from
+the fix guides in ``../shared/seeds``), ``expected.txt`` (the status on its first line, then
+fragments the message or the closest candidate's diff must contain) and ``after.py``
+(without it the file must not change).
 """
 
 from __future__ import annotations
@@ -53,9 +55,14 @@ def test_every_status_has_cases() -> None:
     assert statuses == {"applied", "already-applied", "absent", "ambiguous", "refused"}
 
 
+def _before(case: Path) -> bytes:
+    source = json.loads((case / "step.json").read_text()).get("source")
+    return (FIXTURES / source).read_bytes() if source else (case / "before.py").read_bytes()
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_case(case: Path) -> None:
-    before = (case / "before.py").read_bytes()
+    before = _before(case)
     status, *fragments = (case / "expected.txt").read_text().splitlines()
     edit = _edit(case, before)
     assert edit.status == status, edit.message
