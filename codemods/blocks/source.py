@@ -64,7 +64,8 @@ class Source:
         return self.offset(where.end.line, where.end.column)
 
     def first_line(self, node: cst.CSTNode) -> int:
-        return self.positions[node].start.line
+        decorators = getattr(node, "decorators", ())
+        return self.positions[decorators[0] if decorators else node].start.line
 
     def last_line(self, node: cst.CSTNode) -> int:
         return self.positions[node].end.line
