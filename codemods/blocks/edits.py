@@ -720,17 +720,16 @@ def _comment_spot(
             raise _Refusal(return_edit)
         found = near
     comment = found[0]
+    # The statements the block joins: those of the first statement after the comment.
     body: Sequence[cst.BaseStatement] = ()
-    for statements in bodies(root):
-        for index, statement in enumerate(statements):
-            starts_after = source.first_line(statement) > comment.line
-            previous_before = index == 0 or source.last_line(statements[index - 1]) < comment.line
-            if (
-                starts_after
-                and previous_before
-                and source.indent(source.first_line(statement)) == comment.indent
-            ):
-                body = statements
+    nearest = 0
+    for statements in bodies(root):  # outermost first: an inner body wins a tie
+        for statement in statements:
+            line = source.first_line(statement)
+            if line > comment.line and source.indent(line) == comment.indent:
+                if not nearest or line <= nearest:
+                    body, nearest = statements, line
+                break
     return _Spot(comment.line, comment.indent, body, _separation(block, comment.indent))
 
 
