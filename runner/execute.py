@@ -192,6 +192,8 @@ def _apply_code_step(
 ) -> StepOutcome:
     relative = planned.files[0]
     step = planned.step
+    if relative not in execution.after and not (root / relative).is_file():
+        return StepOutcome(step.line, step.text, "code", f"{relative} does not exist", ok=False)
     edit = _code_edit(action, _read(root, relative, execution))
     detail = f"{relative}: {edit.message}"
     if edit.closest is not None:

@@ -169,9 +169,9 @@ def _check_code_step(bp: Blueprint, step: Step, action: CodeAction, root: Path) 
         raise BlueprintError(
             f"unknown place {action.where_text!r}; say one of: {PLACES_HELP}", path=bp.path, line=line
         )
+    # Confined to the repo now; whether it exists is checked when the task runs (an earlier
+    # step may create it).
     path = resolve_inside(root, action.file, source=bp.path, line=line)
-    if not path.is_file():
-        raise BlueprintError(f"file {action.file!r} does not exist", path=bp.path, line=line)
     structural = is_python_path(action.file)
     if not structural and not isinstance(action, ReplaceBlock):
         raise BlueprintError(

@@ -18,7 +18,7 @@ import pytest
 from runner.blueprint.model import parse_blueprint
 from runner.blueprint.steps import InsertBlock, InsertMarked, ReplaceBlock, classify
 from runner.cli import main
-from runner.errors import BlueprintError
+from runner.errors import InputError
 from runner.tasks import plan_blueprint
 from tests.conftest import commit_count, snapshot
 
@@ -193,6 +193,23 @@ def test_absent_block_blocks_the_task_with_the_closest_candidate(tmp_path: Path)
 
 
 @pytest.mark.slow
+def test_missing_file_blocks_its_task_when_it_runs(tmp_path: Path) -> None:
+    outline = """\
+1. [ ] **Task 1.1: Edit**
+   - [ ] Insert into `pkg/later.py` after the imports:
+     ```python
+     x = 1
+     ```
+"""
+    repo = _repo(tmp_path, outline)
+    code, report = _run(repo)
+    (task,) = report["tasks"]
+    assert task["outcome"] == "blocked" and code != 0
+    assert task["blocker"] == "step at line 14: pkg/later.py does not exist"
+    assert not (repo / "pkg" / "later.py").exists()
+
+
+@pytest.mark.slow
 def test_ambiguous_anchor_names_every_candidate(tmp_path: Path) -> None:
     outline = """\
 1. [ ] **Task 1.1: Edit**
@@ -233,9 +250,9 @@ def test_ambiguous_anchor_names_every_candidate(tmp_path: Path) -> None:
             "the code block is not Python",
         ),
         (
-            "1. [ ] **Task 1.1: E**\n   - [ ] Insert into `pkg/missing.py` after the imports:\n"
+            "1. [ ] **Task 1.1: E**\n   - [ ] Insert into `../outside.py` after the imports:\n"
             "     ```python\n     x = 1\n     ```\n",
-            "does not exist",
+            "outside",
         ),
     ],
 )
@@ -244,7 +261,7 @@ def test_bad_code_steps_are_blueprint_errors_with_the_line(
 ) -> None:
     repo = _repo(tmp_path, outline)
     bp = parse_blueprint(_blueprint(outline).encode(), "PLAN-077.md")
-    with pytest.raises(BlueprintError) as caught:
+    with pytest.raises(InputError) as caught:  # BlueprintError, or a path outside the repo
         plan_blueprint(bp, repo)
     assert message in str(caught.value)
     assert caught.value.line is not None and caught.value.line >= 14
