@@ -235,6 +235,8 @@ def _absent(data: bytes, source: Source, block: Block, root: cst.CSTNode, what: 
         if closest is not None
         else ""
     )
+    if closest is not None and not closest.diff:
+        tail += " reads the same but differs in a string's content or a literal's value"
     return BlockEdit("absent", data, f"{what} is not in the file{tail}", (), closest)
 
 
@@ -486,13 +488,13 @@ def _replacement_edit(
 
     if expression:
         indent = source.indent(site.first_line)
-        text, span = _render(new_block, indent, source.newline, shift_first=False, fill=fill)
+        text, span = _render(new_block, indent, source.ending(site.first_line), shift_first=False, fill=fill)
         assert span is not None
         return site.start, site.end, text[span[0] : span[1]]
     indent = source.indent(source.first_line(site.match.first))
     # Comments after the find block's code are context (the file keeps its own): not re-emitted.
     trim = find_block.trailing_comments
-    text, _ = _render(new_block, indent, source.newline, fill=fill, trim_footer=trim)
+    text, _ = _render(new_block, indent, source.ending(site.last_line), fill=fill, trim_footer=trim)
     if site.end == len(source.text) and not source.text.endswith(("\n", "\r")):
         text = text.rstrip("\r\n")
     return site.start, site.end, text
@@ -545,15 +547,16 @@ def _insert(
     if there:
         shown = ", ".join(map(str, there))
         return BlockEdit("already-applied", data, f"already applied (the block is at line {shown})", there)
-    rendered, _ = _render(block, spot.indent, source.newline)
+    newline = source.ending(spot.line - 1) if spot.line > 1 else source.newline
+    rendered, _ = _render(block, spot.indent, newline)
     above = source.blank_above(spot.line) if spot.line > 1 else spot.separation
     below, code_follows = source.blank_from(spot.line)
     before = max(0, spot.separation - above)
     after = max(0, spot.separation - below) if code_follows else 0
     if spot.line > len(source.lines) and source.text and not source.text.endswith(("\n", "\r")):
-        rendered = source.newline + rendered  # the file's last line had no newline
+        rendered = newline + rendered  # the file's last line had no newline
     offset = source.line_start(spot.line)
-    insertion = source.newline * before + rendered + source.newline * after
+    insertion = newline * before + rendered + newline * after
     new_text = source.text[:offset] + insertion + source.text[offset:]
     first = spot.line + before
     size = rendered.count("\n")
@@ -889,7 +892,8 @@ def _insert_marked(
             continue
         line = source.last_line(target) + 1 if group.after else source.first_line(target)
         shifted, _, _ = dedent("\n".join(group.text_lines))
-        text = "".join((indent + ln if ln.strip() else "") + source.newline for ln in shifted)
+        newline = source.ending(source.last_line(target))
+        text = "".join((indent + ln if ln.strip() else "") + newline for ln in shifted)
         offset = source.line_start(line)
         edits.append((offset, offset, text))
     if not edits:

@@ -18,6 +18,7 @@ The edited range ends at the last statement matched there, and what follows stay
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -150,6 +151,11 @@ class Matcher:
             return False
         if type(pattern) is not type(target):
             return False
+        if isinstance(pattern, cst.Expr) and isinstance(pattern.value, cst.SimpleString):
+            assert isinstance(target, cst.Expr)
+            if isinstance(target.value, cst.SimpleString):
+                # A docstring keeps its meaning at any depth (its lines shift with the block).
+                return _docstring(pattern.value) == _docstring(target.value)
         if isinstance(pattern, cst.SimpleString):
             assert isinstance(target, cst.SimpleString)
             return _string_value(pattern) == _string_value(target)
@@ -201,6 +207,11 @@ def _present(value: object) -> bool:
     if isinstance(value, (list, tuple)):
         return bool(value)
     return value is not None
+
+
+def _docstring(node: cst.SimpleString) -> tuple[bool, object]:
+    is_bytes, value = _string_value(node)
+    return is_bytes, inspect.cleandoc(value) if isinstance(value, str) else value
 
 
 def _string_value(node: cst.SimpleString) -> tuple[bool, object]:

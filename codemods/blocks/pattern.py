@@ -16,6 +16,7 @@ on the LibCST nodes (:mod:`codemods.blocks.matcher`):
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
@@ -297,12 +298,20 @@ def parse_block(source: str) -> Block:
             text = _rewrite_bare_ellipses("\n".join(completed))
             module = _try_parse(text)
     if module is None:
+        try:  # CPython's parser names the line more reliably than LibCST's tokenizer
+            ast.parse(text + "\n")
+        except SyntaxError as err:
+            raw = source.replace("\r\n", "\n").split("\n")
+            skipped = next((i for i, line in enumerate(raw) if line.strip()), 0)  # dedent drops them
+            where = (err.lineno or 1) + skipped
+            raise BlockSyntaxError(
+                f"the code block is not Python (block line {where}: {err.msg})", where
+            ) from None
         try:
             cst.parse_module(text + "\n")
         except cst.ParserSyntaxError as err:
             raise BlockSyntaxError(
-                f"the code block is not Python (block line {err.raw_line}: {err.message})",
-                err.raw_line,
+                f"the code block is not Python (block line {err.raw_line}: {err.message})", err.raw_line
             ) from None
         raise BlockSyntaxError("the code block is not Python")
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)

@@ -37,11 +37,11 @@ class Source:
         self.data = data
         # LibCST round-trips exactly: its code is the decoded bytes ("utf-8-sig" drops a BOM).
         self.text = data.decode(self.module.encoding)
-        self.lines = _LINE.findall(self.text)
+        self.lines: list[str] = _LINE.findall(self.text)
         self.starts = [0]
         for line in self.lines:
             self.starts.append(self.starts[-1] + len(line))
-        self.newline = self.module.default_newline
+        self.newline = str(self.module.default_newline)
         wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
         self.positions: Mapping[cst.CSTNode, CodeRange] = wrapper.resolve(PositionProvider)
 
@@ -69,6 +69,15 @@ class Source:
 
     def last_line(self, node: cst.CSTNode) -> int:
         return self.positions[node].end.line
+
+    def ending(self, line: int) -> str:
+        """The newline that ends ``line`` (the file's usual one past the end or on the last line)."""
+        if 0 < line <= len(self.lines):
+            text = self.lines[line - 1]
+            ending = text[len(text.rstrip("\r\n")) :]
+            if ending:
+                return ending
+        return self.newline
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1].rstrip("\r\n") if 0 < line <= len(self.lines) else ""
