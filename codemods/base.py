@@ -18,6 +18,7 @@ recognised but could not prove safe to rewrite. It knows nothing of blueprints.
 from __future__ import annotations
 
 import argparse
+import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -27,16 +28,45 @@ from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider, ProviderT
 
 
+class PythonLiteral(str):
+    """The source text of a Python literal, the kind of an option whose value becomes code.
+
+    Only what ``ast.literal_eval`` accepts (numbers, negative ones included, strings,
+    bytes, True/False/None, tuples/lists/sets/dicts of literals): a blueprint's option
+    is pasted into files the import gate later imports, so it must never be able to
+    call anything (``__import__('os').system(...)`` is refused here, when the options
+    are resolved, before any step runs).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, text: str) -> PythonLiteral:
+        code = text.strip()
+        try:
+            ast.literal_eval(code)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            raise ValueError(
+                f"not a Python literal (a number, string, True/False/None, or a tuple/list/dict"
+                f" of them): {text!r}"
+            ) from None
+        return super().__new__(cls, code)
+
+
 @dataclass(frozen=True)
 class Option:
     """One codemod option: ``--arg name=value`` for the runner, ``--name`` for libcst.tool."""
 
     name: str
-    kind: type[str] | type[int] | type[float] | type[bool]
+    kind: type[str] | type[int] | type[float] | type[bool] | type[PythonLiteral]
     default: str | int | float | bool
     help: str
 
     def parse(self, text: str) -> str | int | float | bool:
+        if self.kind is PythonLiteral:
+            try:
+                return PythonLiteral(text)
+            except ValueError as err:
+                raise ValueError(f"option {self.name!r}: {err}") from None
         if self.kind is bool:
             lowered = text.strip().lower()
             if lowered in ("1", "true", "yes", "on"):
@@ -108,7 +138,13 @@ class RunnerCodemod(VisitorBasedCodemodCommand):
         for name, value in given.items():
             if value is None:
                 continue
-            resolved[name] = known[name].parse(value) if isinstance(value, str) else value
+            if isinstance(value, str):
+                resolved[name] = known[name].parse(value)
+            elif known[name].kind is PythonLiteral:
+                # A JSON number or bool from an options file: checked as its source text.
+                resolved[name] = known[name].parse(repr(value))
+            else:
+                resolved[name] = value
         return resolved
 
     @classmethod

@@ -226,6 +226,12 @@ class LazyImport(RunnerCodemod):
     )
 
     @classmethod
+    def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
+        options = super().resolve_options(given)
+        module_option(options)  # refused here, as bad input, not later as a crash
+        return options
+
+    @classmethod
     def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
         # Every import of a module spells its name out in full.
         return (module_option({**options}).encode(),)

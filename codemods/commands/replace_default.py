@@ -10,16 +10,12 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.metadata import (
-    Assignment,
-    BuiltinAssignment,
-    MetadataWrapper,
-    PositionProvider,
     ProviderT,
     QualifiedNameProvider,
     ScopeProvider,
 )
 
-from codemods.base import Option, RunnerCodemod
+from codemods.base import Option, PythonLiteral, RunnerCodemod
 from codemods.targets import (
     OVERLOAD,
     check_function_spec,
@@ -62,35 +58,20 @@ def same_value(left: str, right: str) -> bool:
         return False
 
 
-def free_names(expr: cst.BaseExpression) -> set[str]:
-    """Names ``expr`` reads from its surroundings (not those bound inside, e.g. by a lambda)."""
-    module = cst.Module(body=[cst.SimpleStatementLine(body=[cst.Expr(expr)])])
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    scopes = {s for s in wrapper.resolve(ScopeProvider).values() if s is not None}
-    found: set[str] = set()
-    for scope in scopes:
-        for access in scope.accesses:
-            if all(isinstance(r, BuiltinAssignment) for r in access.referents):
-                name = access.node
-                if isinstance(name, cst.Name):
-                    found.add(name.value)
-    return found
-
-
 class ReplaceDefault(RunnerCodemod):
     """Set the default value of one parameter of a function or method.
 
     ``function`` is a bare name (every def of that name) or ``Class.method`` (the tail
     of the def's qualified name, ``<locals>`` ignored); ``param`` the parameter;
-    ``value`` the new default, a Python expression checked to be valid in that place.
+    ``value`` the new default, a Python literal (``ast.literal_eval``-able: a blueprint
+    must not be able to paste code that runs when the module is imported).
     Only the default expression is replaced: the annotation, the ``=`` and its spacing
     stay as they are. A default already equal to ``value`` (as a tree: ``1e3`` equals
     ``1000.0``, ``50`` does not equal ``50.0``) is left alone.
 
     Skipped, with a reason: no parameter of that name; ``*args``/``**kwargs``; a
     parameter without a default (giving it one changes which calls are valid); with
-    ``expect``, a current default other than the expected one; a ``value`` naming
-    something not defined where the def is (or defined only after it); lambdas. The
+    ``expect``, a current default other than the expected one; lambdas. The
     ``...`` placeholders of ``@overload`` stubs are left alone silently. Parentheses
     around the old default, and the comments in them, are kept.
 
@@ -111,7 +92,7 @@ class ReplaceDefault(RunnerCodemod):
     OPTIONS: ClassVar[tuple[Option, ...]] = (
         Option("function", str, "", "function name, or Class.method (required)"),
         Option("param", str, "", "the parameter whose default changes (required)"),
-        Option("value", str, "", "the new default, a Python expression (required)"),
+        Option("value", PythonLiteral, "", "the new default, a Python literal (required)"),
         Option("expect", str, "", "the current default; if it differs, skip (optional)"),
     )
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
@@ -149,7 +130,6 @@ class ReplaceDefault(RunnerCodemod):
         self.value_code = str(self.options["value"]).strip()
         self.expect = str(self.options["expect"]).strip()
         self.new_default = parse_default(self.value_code)
-        self.needed_names = free_names(self.new_default)
         self.replacements: dict[cst.Param, cst.BaseExpression] = {}
         self.tree: cst.Module | None = None
         self.without_param: list[cst.FunctionDef] = []
@@ -227,9 +207,6 @@ class ReplaceDefault(RunnerCodemod):
             return None  # a typing stub's placeholder; the implementation holds the value
         if self.expect and not same_value(current, self.expect):
             return f"{p}: default is {self._short(current)}, expected {self.expect}"
-        problem = self._names_problem(node)
-        if problem:
-            return problem
         new = self.new_default.deep_clone()
         old_default = found.default
         if old_default.lpar:
@@ -245,29 +222,6 @@ class ReplaceDefault(RunnerCodemod):
 
     def _qnames(self, node: cst.CSTNode) -> set[str]:
         return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
-
-    def _names_problem(self, node: cst.FunctionDef) -> str:
-        """Why ``value`` cannot be evaluated where the def is, or empty."""
-        scope = self.get_metadata(ScopeProvider, node, None)
-        if scope is None:
-            return "no scope information where the function is defined"
-        def_line = self.line_of(node)
-        for name in sorted(self.needed_names):
-            if name not in scope:
-                return f"the new default uses {name}, which is not defined where {node.name.value} is"
-            assignments = list(scope[name])
-            if any(isinstance(a, BuiltinAssignment) for a in assignments):
-                continue
-            lines = []
-            for a in assignments:
-                if not isinstance(a, Assignment):
-                    lines.append(0)
-                    continue
-                position = self.get_metadata(PositionProvider, a.node, None)
-                lines.append(position.start.line if position is not None else 0)
-            if lines and min(lines) > def_line:
-                return f"the new default uses {name}, which is only defined after line {def_line}"
-        return ""
 
     def leave_Param(self, original_node: cst.Param, updated_node: cst.Param) -> cst.Param:
         new = self.replacements.pop(original_node, None)
