@@ -13,19 +13,42 @@ A codemod is a ``libcst.codemod.VisitorBasedCodemodCommand`` (so
 While transforming, a codemod calls :meth:`RunnerCodemod.record_change` for each
 rewrite and :meth:`RunnerCodemod.record_skip` (with a reason) for each place it
 recognised but could not prove safe to rewrite. It knows nothing of blueprints.
+
+:class:`RunnerCodemod` also gives every command the lookups it needs, as TorchFix's
+``TorchVisitor`` does (parent, qualified names, scope and access, code of a node,
+``TYPE_CHECKING`` tests, what a star import binds); each needs its metadata provider
+in the command's ``METADATA_DEPENDENCIES``.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
-from libcst.metadata import PositionProvider, ProviderT
+from libcst.metadata import (
+    Access,
+    ParentNodeProvider,
+    PositionProvider,
+    ProviderT,
+    QualifiedName,
+    QualifiedNameProvider,
+    Scope,
+    ScopeProvider,
+)
+
+from codemods.star_imports import star_import_names
+
+TYPE_CHECKING_NAMES = frozenset({"typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
+# Spelled out for a file that tests the flag without importing it (``if TYPE_CHECKING:``).
+_TYPE_CHECKING_SPELLING = m.Name("TYPE_CHECKING") | m.Attribute(
+    value=m.Name("typing") | m.Name("typing_extensions"), attr=m.Name("TYPE_CHECKING")
+)
 
 
 class PythonLiteral(str):
@@ -166,9 +189,71 @@ class RunnerCodemod(VisitorBasedCodemodCommand):
         self.report.changes.append(Change(self.NAME, self.line_of(node), description))
 
     def record_skip(self, node: cst.CSTNode, reason: str) -> None:
-        self.report.skips.append(Skip(self.NAME, self.line_of(node), reason))
+        line = self.line_of(node)
+        self.report.skips.append(Skip(self.NAME, line, reason))
+        # libcst.tool prints warnings: it then says why a file was left alone.
+        self.warn(f"line {line}: {reason}")
 
     def skip_file(self, node: cst.CSTNode, reason: str) -> SkipFile:
         """Record a file-level skip and return the exception that aborts the transform."""
         self.record_skip(node, reason)
         return SkipFile(reason)
+
+    # -- lookups shared by the commands -----------------------------------------------
+    def parent_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The node holding ``node`` (needs ``ParentNodeProvider``)."""
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        return parent if isinstance(parent, cst.CSTNode) else None
+
+    def qualified_names(self, node: cst.CSTNode) -> Collection[QualifiedName]:
+        """What ``node`` may name, through imports and aliases (needs ``QualifiedNameProvider``)."""
+        empty: Collection[QualifiedName] = ()
+        return self.get_metadata(QualifiedNameProvider, node, empty)
+
+    def names_of(self, node: cst.CSTNode) -> set[str]:
+        """The dotted names ``node`` may refer to: ``{"torch.exp"}`` for ``T.exp``."""
+        return {q.name for q in self.qualified_names(node)}
+
+    def has_name(self, node: cst.CSTNode, name: str) -> bool:
+        """``node`` may refer to ``name`` (``has_name(func, "torch.exp")``)."""
+        return name in self.names_of(node)
+
+    def scope_of(self, node: cst.CSTNode) -> Scope | None:
+        """The scope ``node`` is in (needs ``ScopeProvider``)."""
+        scope: Scope | None = self.get_metadata(ScopeProvider, node, None)
+        return scope
+
+    def access_of(self, name: cst.Name) -> Access | None:
+        """The read of ``name`` in its scope (what it may refer to), if it is one."""
+        scope = self.scope_of(name)
+        if scope is None:
+            return None
+        return next((a for a in scope.accesses[name.value] if a.node is name), None)
+
+    def code_of(self, node: cst.CSTNode) -> str:
+        """The source of ``node`` as written in the module being transformed."""
+        return self.module.code_for_node(node)
+
+    @staticmethod
+    def short(code: str, limit: int = 60) -> str:
+        """``code`` on one line and at most ``limit`` characters, for messages."""
+        flat = " ".join(code.split())
+        return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+    def is_type_checking(self, test: cst.BaseExpression) -> bool:
+        """``test`` is ``TYPE_CHECKING`` (any import form; needs ``ScopeProvider``)."""
+        scope = self.scope_of(test)
+        names = {q.name for q in scope.get_qualified_names_for(test)} if scope is not None else set()
+        return bool(names & TYPE_CHECKING_NAMES) or m.matches(test, _TYPE_CHECKING_SPELLING)
+
+    def type_checking_blocks(self, module: cst.Module) -> list[cst.If]:
+        """The module-level ``if TYPE_CHECKING:`` blocks: their imports bind nothing at run time."""
+        return [s for s in module.body if isinstance(s, cst.If) and self.is_type_checking(s.test)]
+
+    def star_import_names(self, node: cst.ImportFrom) -> frozenset[str] | None:
+        """The names ``from X import *`` binds, or ``None`` when they cannot be known.
+
+        Known for the standard library and for modules of the same source tree (read,
+        never imported); see :mod:`codemods.star_imports`.
+        """
+        return star_import_names(node, self.context.filename)
