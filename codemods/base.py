@@ -30,9 +30,11 @@ from typing import ClassVar
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
+from libcst import MetadataDependent
+from libcst.codemod import CodemodContext, ContextAwareVisitor, SkipFile, VisitorBasedCodemodCommand
 from libcst.metadata import (
     Access,
+    MetadataWrapper,
     ParentNodeProvider,
     PositionProvider,
     ProviderT,
@@ -123,7 +125,95 @@ class CodemodReport:
     skips: list[Skip] = field(default_factory=list)
 
 
-class RunnerCodemod(VisitorBasedCodemodCommand):
+class NodeLookups(MetadataDependent):
+    """Lookups every command and analysis needs, on the metadata of the module being
+    transformed (as TorchFix's ``TorchVisitor`` offers them). Each needs its provider
+    in ``METADATA_DEPENDENCIES``; ``line_of`` needs ``PositionProvider``."""
+
+    context: CodemodContext
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        return self.get_metadata(PositionProvider, node).start.line
+
+    def parent_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The node holding ``node`` (needs ``ParentNodeProvider``)."""
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        return parent if isinstance(parent, cst.CSTNode) else None
+
+    def qualified_names(self, node: cst.CSTNode) -> Collection[QualifiedName]:
+        """What ``node`` may name, through imports and aliases (needs ``QualifiedNameProvider``)."""
+        empty: Collection[QualifiedName] = ()
+        return self.get_metadata(QualifiedNameProvider, node, empty)
+
+    def names_of(self, node: cst.CSTNode) -> set[str]:
+        """The dotted names ``node`` may refer to: ``{"torch.exp"}`` for ``T.exp``."""
+        return {q.name for q in self.qualified_names(node)}
+
+    def has_name(self, node: cst.CSTNode, name: str) -> bool:
+        """``node`` may refer to ``name`` (``has_name(func, "torch.exp")``)."""
+        return name in self.names_of(node)
+
+    def scope_of(self, node: cst.CSTNode) -> Scope | None:
+        """The scope ``node`` is in (needs ``ScopeProvider``)."""
+        scope: Scope | None = self.get_metadata(ScopeProvider, node, None)
+        return scope
+
+    def access_of(self, name: cst.Name) -> Access | None:
+        """The read of ``name`` in its scope (what it may refer to), if it is one."""
+        scope = self.scope_of(name)
+        if scope is None:
+            return None
+        return next((a for a in scope.accesses[name.value] if a.node is name), None)
+
+    def code_of(self, node: cst.CSTNode) -> str:
+        """The source of ``node`` as written in the module being transformed."""
+        module = self.context.module
+        assert module is not None, "only while a module is being transformed"
+        return module.code_for_node(node)
+
+    @staticmethod
+    def short(code: str, limit: int = 60) -> str:
+        """``code`` on one line and at most ``limit`` characters, for messages."""
+        flat = " ".join(code.split())
+        return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+    def is_type_checking(self, test: cst.BaseExpression) -> bool:
+        """``test`` is ``TYPE_CHECKING`` (any import form; needs ``ScopeProvider``)."""
+        scope = self.scope_of(test)
+        names = {q.name for q in scope.get_qualified_names_for(test)} if scope is not None else set()
+        return bool(names & TYPE_CHECKING_NAMES) or m.matches(test, _TYPE_CHECKING_SPELLING)
+
+    def type_checking_blocks(self, module: cst.Module) -> list[cst.If]:
+        """The module-level ``if TYPE_CHECKING:`` blocks: their imports bind nothing at run time."""
+        return [s for s in module.body if isinstance(s, cst.If) and self.is_type_checking(s.test)]
+
+    def star_import_names(self, node: cst.ImportFrom) -> frozenset[str] | None:
+        """The names ``from X import *`` binds, or ``None`` when they cannot be known.
+
+        Known for the standard library and for modules of the same source tree (read,
+        never imported); see :mod:`codemods.star_imports`.
+        """
+        return star_import_names(node, self.context.filename)
+
+
+class RunnerVisitor(NodeLookups, ContextAwareVisitor):
+    """An analysis run inside a command (``node.visit(analysis)``), on the command's metadata.
+
+    Its ``METADATA_DEPENDENCIES`` must be among the command's. To run one on its own (a
+    test), visit the module wrapped in :meth:`context_for`.
+    """
+
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (PositionProvider,)
+
+    @classmethod
+    def context_for(cls, module: cst.Module, filename: str | None = None) -> CodemodContext:
+        """A context whose metadata this analysis can use, for running it outside a command."""
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        wrapper.resolve_many(cls.get_inherited_dependencies())
+        return CodemodContext(wrapper=wrapper, filename=filename)
+
+
+class RunnerCodemod(NodeLookups, VisitorBasedCodemodCommand):
     NAME: ClassVar[str] = ""
     DESCRIPTION: str = ""  # libcst declares it as an attribute; one line, kept on the class
     NEEDLES: ClassVar[tuple[bytes, ...]] = ()
@@ -182,9 +272,6 @@ class RunnerCodemod(VisitorBasedCodemodCommand):
             )
 
     # -- reporting ---------------------------------------------------------------
-    def line_of(self, node: cst.CSTNode) -> int:
-        return self.get_metadata(PositionProvider, node).start.line
-
     def record_change(self, node: cst.CSTNode, description: str) -> None:
         self.report.changes.append(Change(self.NAME, self.line_of(node), description))
 
@@ -198,62 +285,3 @@ class RunnerCodemod(VisitorBasedCodemodCommand):
         """Record a file-level skip and return the exception that aborts the transform."""
         self.record_skip(node, reason)
         return SkipFile(reason)
-
-    # -- lookups shared by the commands -----------------------------------------------
-    def parent_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        """The node holding ``node`` (needs ``ParentNodeProvider``)."""
-        parent = self.get_metadata(ParentNodeProvider, node, None)
-        return parent if isinstance(parent, cst.CSTNode) else None
-
-    def qualified_names(self, node: cst.CSTNode) -> Collection[QualifiedName]:
-        """What ``node`` may name, through imports and aliases (needs ``QualifiedNameProvider``)."""
-        empty: Collection[QualifiedName] = ()
-        return self.get_metadata(QualifiedNameProvider, node, empty)
-
-    def names_of(self, node: cst.CSTNode) -> set[str]:
-        """The dotted names ``node`` may refer to: ``{"torch.exp"}`` for ``T.exp``."""
-        return {q.name for q in self.qualified_names(node)}
-
-    def has_name(self, node: cst.CSTNode, name: str) -> bool:
-        """``node`` may refer to ``name`` (``has_name(func, "torch.exp")``)."""
-        return name in self.names_of(node)
-
-    def scope_of(self, node: cst.CSTNode) -> Scope | None:
-        """The scope ``node`` is in (needs ``ScopeProvider``)."""
-        scope: Scope | None = self.get_metadata(ScopeProvider, node, None)
-        return scope
-
-    def access_of(self, name: cst.Name) -> Access | None:
-        """The read of ``name`` in its scope (what it may refer to), if it is one."""
-        scope = self.scope_of(name)
-        if scope is None:
-            return None
-        return next((a for a in scope.accesses[name.value] if a.node is name), None)
-
-    def code_of(self, node: cst.CSTNode) -> str:
-        """The source of ``node`` as written in the module being transformed."""
-        return self.module.code_for_node(node)
-
-    @staticmethod
-    def short(code: str, limit: int = 60) -> str:
-        """``code`` on one line and at most ``limit`` characters, for messages."""
-        flat = " ".join(code.split())
-        return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-    def is_type_checking(self, test: cst.BaseExpression) -> bool:
-        """``test`` is ``TYPE_CHECKING`` (any import form; needs ``ScopeProvider``)."""
-        scope = self.scope_of(test)
-        names = {q.name for q in scope.get_qualified_names_for(test)} if scope is not None else set()
-        return bool(names & TYPE_CHECKING_NAMES) or m.matches(test, _TYPE_CHECKING_SPELLING)
-
-    def type_checking_blocks(self, module: cst.Module) -> list[cst.If]:
-        """The module-level ``if TYPE_CHECKING:`` blocks: their imports bind nothing at run time."""
-        return [s for s in module.body if isinstance(s, cst.If) and self.is_type_checking(s.test)]
-
-    def star_import_names(self, node: cst.ImportFrom) -> frozenset[str] | None:
-        """The names ``from X import *`` binds, or ``None`` when they cannot be known.
-
-        Known for the standard library and for modules of the same source tree (read,
-        never imported); see :mod:`codemods.star_imports`.
-        """
-        return star_import_names(node, self.context.filename)
