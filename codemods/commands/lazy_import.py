@@ -33,6 +33,7 @@ from codemods.analysis.lazy_import_plan import (
     imports_module,
 )
 from codemods.base import Option, RunnerCodemod
+from codemods.imports import carry_lines, is_blank
 
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
@@ -64,38 +65,6 @@ def _prepend(
     assert isinstance(suite, cst.SimpleStatementSuite)
     at = 1 if after_docstring and _is_docstring(suite.body[0]) else 0
     return suite.with_changes(body=[*suite.body[:at], *statements, *suite.body[at:]])
-
-
-def _is_blank(line: cst.EmptyLine) -> bool:
-    return line.comment is None
-
-
-def _longest_blank_run(lines: Sequence[cst.EmptyLine]) -> int:
-    longest = run = 0
-    for line in lines:
-        run = run + 1 if _is_blank(line) else 0
-        longest = max(longest, run)
-    return longest
-
-
-def _merge_lines(
-    carried: Sequence[cst.EmptyLine], own: Sequence[cst.EmptyLine], strip_leading: bool
-) -> list[cst.EmptyLine]:
-    """Lines of a removed statement put before the next one, without piling up blank lines."""
-    limit = max(_longest_blank_run(carried), _longest_blank_run(own))
-    merged: list[cst.EmptyLine] = []
-    run = 0
-    for line in [*carried, *own]:
-        if not _is_blank(line):
-            run = 0
-            merged.append(line)
-            continue
-        if strip_leading and not merged:
-            continue
-        run += 1
-        if run <= limit:
-            merged.append(line)
-    return merged
 
 
 class LazyImport(RunnerCodemod):
@@ -239,7 +208,7 @@ class LazyImport(RunnerCodemod):
             return updated_node
         body: list[cst.BaseStatement] = []
         carried: list[cst.EmptyLine] | None = None  # lines of removed statements, if any
-        at_start = not original_node.header or _is_blank(original_node.header[-1])
+        at_start = not original_node.header or is_blank(original_node.header[-1])
         for original, updated in zip(original_node.body, updated_node.body, strict=True):
             if isinstance(original, cst.SimpleStatementLine) and isinstance(updated, cst.SimpleStatementLine):
                 kept = self._without_moved(original, updated)
@@ -249,7 +218,7 @@ class LazyImport(RunnerCodemod):
                 updated = kept
             if carried is not None:
                 updated = updated.with_changes(
-                    leading_lines=_merge_lines(
+                    leading_lines=carry_lines(
                         carried, updated.leading_lines, strip_leading=at_start and not body
                     )
                 )
@@ -257,7 +226,7 @@ class LazyImport(RunnerCodemod):
             body.append(updated)
         footer = list(updated_node.footer)
         if carried is not None:
-            footer = _merge_lines(carried, footer, strip_leading=at_start and not body)
+            footer = carry_lines(carried, footer, strip_leading=at_start and not body)
         result = updated_node.with_changes(body=body, footer=footer)
         self._check_result(original_node, result)
         return result

@@ -23,6 +23,7 @@ from libcst.metadata import (
 )
 
 from codemods.base import Option, RunnerCodemod
+from codemods.imports import carry_lines, is_blank
 
 _EXP_WORD = re.compile(r"\bexp\b")
 _TORCH = QualifiedName("torch", QualifiedNameSource.IMPORT)
@@ -442,14 +443,11 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
             assert isinstance(removed, cst.SimpleStatementLine)
             del body[index]
             if index < len(body):
-                # Keep the blank lines that separated the dropped line, and its comments.
                 following = body[index]
                 assert isinstance(following, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
-                leading = following.leading_lines
-                if any(empty.comment for empty in removed.leading_lines):
-                    leading = [*removed.leading_lines, *leading]
-                elif len(removed.leading_lines) > len(leading):
-                    leading = removed.leading_lines
+                header = self.module.header
+                at_start = module_level and index == 0 and (not header or is_blank(header[-1]))
+                leading = carry_lines(removed.leading_lines, following.leading_lines, strip_leading=at_start)
                 body[index] = following.with_changes(leading_lines=leading)
         return body
 
