@@ -196,15 +196,32 @@ class ClampInputs(FunctionTargetCodemod):
 
     Valid (left alone)::
 
+        import torch
+
+
         def forward(self, pred, gt):
             if not torch.isfinite(pred).all():
                 raise ValueError("pred contains NaN or Inf")
             pred = pred.clamp(0, 1)
             return (pred - gt).abs().mean()
 
-    Invalid (rewritten into the above)::
+    Invalid (rewritten)::
+
+        import torch
+
 
         def forward(self, pred, gt):
+            return (pred - gt).abs().mean()
+
+    becomes::
+
+        import torch
+
+
+        def forward(self, pred, gt):
+            if not torch.isfinite(pred).all():
+                raise ValueError("pred contains NaN or Inf")
+            pred = pred.clamp(0, 1)
             return (pred - gt).abs().mean()
     """
 

@@ -108,7 +108,13 @@ class LazyImport(RunnerCodemod):
     or ``from this_module import wandb`` in other files. Inserted imports are not
     sorted among existing local imports (``ruff check --fix --select I`` does that).
 
-    Valid (changed)::
+    Valid (left alone: already lazy)::
+
+        def train(cfg):
+            import wandb
+            wandb.init(config=cfg)
+
+    Invalid (moved)::
 
         import wandb
 

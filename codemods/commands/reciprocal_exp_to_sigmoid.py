@@ -271,13 +271,27 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
 
     Valid (left alone)::
 
+        import numpy as np
+
         y = np.reciprocal(1 + np.exp(-z))
 
     Invalid (rewritten)::
 
+        import torch
+
         y = torch.reciprocal(1 + torch.exp(-self.k * (x - y)))
-        # becomes
+
+    becomes::
+
+        import torch
+
         y = torch.sigmoid(self.k * (x - y))
+
+    Invalid (skipped: ``out=`` makes it another operation)::
+
+        import torch
+
+        y = 1 / (1 + torch.exp(-z, out=buffer))
     """
 
     NAME: ClassVar[str] = "reciprocal-exp-to-sigmoid"

@@ -53,17 +53,41 @@ class RemoveDetachCpu(RunnerCodemod):
     methods, and calls of unknown functions (assumed to take any device, as
     ``self.log`` and ``wandb.log`` do) are not followed.
 
-    Valid (rewritten)::
+    Valid (left alone)::
+
+        import lightning.pytorch as pl
+
 
         class Net(pl.LightningModule):
             def validation_step(self, batch, batch_idx):
-                self.log("val/loss", loss.detach().cpu())   # -> self.log("val/loss", loss)
+                self.log("val/loss", self(batch))
 
-    Invalid (kept, reported)::
+    Invalid (rewritten)::
+
+        import lightning.pytorch as pl
+
 
         class Net(pl.LightningModule):
             def validation_step(self, batch, batch_idx):
-                boxes = pred.detach().cpu().numpy()   # .numpy() needs a CPU tensor
+                self.log("val/loss", self(batch).detach().cpu())
+
+    becomes::
+
+        import lightning.pytorch as pl
+
+
+        class Net(pl.LightningModule):
+            def validation_step(self, batch, batch_idx):
+                self.log("val/loss", self(batch))
+
+    Invalid (kept, reported: ``.numpy()`` needs a CPU tensor)::
+
+        import lightning.pytorch as pl
+
+
+        class Net(pl.LightningModule):
+            def validation_step(self, batch, batch_idx):
+                return self(batch).detach().cpu().numpy()
     """
 
     NAME: ClassVar[str] = "remove-detach-cpu"

@@ -68,9 +68,17 @@ class ReplaceDefault(FunctionTargetCodemod):
 
         def soft_clamp_logits(x, threshold: float = 50.0, max_val: float = 100.0): ...
 
-    Invalid (rewritten into the above)::
+    Invalid (rewritten)::
 
         def soft_clamp_logits(x, threshold: float = 1000.0, max_val: float = 100.0): ...
+
+    becomes::
+
+        def soft_clamp_logits(x, threshold: float = 50.0, max_val: float = 100.0): ...
+
+    Invalid (skipped: the current default is not the expected one)::
+
+        def soft_clamp_logits(x, threshold: float = 20.0, max_val: float = 100.0): ...
     """
 
     NAME: ClassVar[str] = "replace-default"
