@@ -34,7 +34,14 @@ from typing import Literal
 import libcst as cst
 
 from codemods.blocks.matcher import Match, Matcher, bodies, find_expressions, find_runs
-from codemods.blocks.pattern import Block, BlockSyntaxError, Wildcard, dedent, parse_block
+from codemods.blocks.pattern import (
+    Block,
+    BlockSyntaxError,
+    Wildcard,
+    dedent,
+    is_statement_wildcard,
+    parse_block,
+)
 from codemods.blocks.source import Source, SourceError, resolve_scope
 
 Status = Literal["applied", "already-applied", "absent", "ambiguous", "refused"]
@@ -196,8 +203,6 @@ def _without_comments(text: str) -> list[str]:
 
 
 def _closest(source: Source, block: Block, root: cst.CSTNode) -> Candidate | None:
-    from codemods.blocks.pattern import is_statement_wildcard
-
     wanted = _without_comments(block.text)
     size = max(1, sum(1 for s in block.statements if not is_statement_wildcard(s)))
     limit = 4 * len(wanted) + 20

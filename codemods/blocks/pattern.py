@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import io
+import keyword
 import re
 import tokenize
 from collections.abc import Iterator, Mapping, Sequence
@@ -92,33 +93,33 @@ def _rewrite_bare_ellipses(text: str) -> str:
     if tokens is None:
         return text
     significant = [t for t in tokens if t.type not in (tokenize.NL, tokenize.COMMENT, tokenize.NEWLINE)]
-    stack: list[tuple[int, str, bool]] = []  # index of the opener, opener, is a call
+
+    def is_call(index: int) -> bool:
+        """Is ``significant[index]`` (an opening parenthesis) the start of a call's arguments?"""
+        before = significant[index - 1] if index else None
+        return (
+            significant[index].string == "("
+            and before is not None
+            and (before.type == tokenize.NAME or before.string in (")", "]"))
+            and not keyword.iskeyword(before.string)
+        )
+
+    # Pass 1: which braces hold a dict (a ':' at their own depth).
+    stack: list[int] = []
     dict_braces: set[int] = set()
     for index, tok in enumerate(significant):
         if tok.type == tokenize.OP and tok.string in _BRACKETS:
-            before = significant[index - 1] if index else None
-            is_call = (
-                tok.string == "("
-                and before is not None
-                and (before.type == tokenize.NAME or before.string in (")", "]"))
-                and before.string not in ("and", "or", "not", "in", "is", "if", "else", "return", "lambda")
-            )
-            stack.append((index, tok.string, is_call))
+            stack.append(index)
         elif tok.type == tokenize.OP and tok.string in _BRACKETS.values() and stack:
             stack.pop()
-        elif tok.type == tokenize.OP and tok.string == ":" and stack and stack[-1][1] == "{":
-            dict_braces.add(stack[-1][0])
+        elif tok.type == tokenize.OP and tok.string == ":" and stack and significant[stack[-1]].string == "{":
+            dict_braces.add(stack[-1])
+    # Pass 2: a `...` standing alone among its siblings.
     edits: list[tuple[tuple[int, int], str]] = []
     stack = []
     for index, tok in enumerate(significant):
         if tok.type == tokenize.OP and tok.string in _BRACKETS:
-            before = significant[index - 1] if index else None
-            is_call = (
-                tok.string == "("
-                and before is not None
-                and (before.type == tokenize.NAME or before.string in (")", "]"))
-            )
-            stack.append((index, tok.string, is_call))
+            stack.append(index)
             continue
         if tok.type == tokenize.OP and tok.string in _BRACKETS.values() and stack:
             stack.pop()
@@ -131,10 +132,11 @@ def _rewrite_bare_ellipses(text: str) -> str:
         # Guides often write a `...` line with no comma before the next argument or entry.
         needs_comma = follows_separator and not alone and after.start[0] > tok.end[0]
         comma = "," if needs_comma else ""
-        opener_index, opener, is_call = stack[-1]
+        opener_index = stack[-1]
+        opener = significant[opener_index].string
         if (alone or needs_comma) and opener == "{" and opener_index in dict_braces:
             edits.append((tok.start, "**..." + comma))
-        elif (alone or needs_comma) and opener == "(" and is_call:
+        elif (alone or needs_comma) and is_call(opener_index):
             edits.append((tok.start, "*..." + comma))
         elif needs_comma:
             edits.append((tok.start, "..." + comma))
