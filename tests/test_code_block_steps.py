@@ -210,6 +210,30 @@ def test_missing_file_blocks_its_task_when_it_runs(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_replace_in_a_file_that_is_not_python_replaces_whole_lines(tmp_path: Path) -> None:
+    outline = """\
+1. [ ] **Task 1.1: Docs**
+   - [ ] Replace in `NOTES.md`:
+     ```text
+     Run `python train.py --epochs 10`.
+     ```
+     with:
+     ```text
+     Run `python -m pkg.train --epochs 10`.
+     ```
+"""
+    repo = _repo(tmp_path, outline)
+    (repo / "NOTES.md").write_text("# Notes\n\nRun `python train.py --epochs 10`.  \nThen wait.\n")
+    git.Repo(repo).git.add("-A")
+    git.Repo(repo).git.commit("-m", "notes", "--no-verify")
+    code, report = _run(repo)
+    assert code == 0, report["message"]
+    assert (
+        repo / "NOTES.md"
+    ).read_text() == "# Notes\n\nRun `python -m pkg.train --epochs 10`.\nThen wait.\n"
+
+
+@pytest.mark.slow
 def test_ambiguous_anchor_names_every_candidate(tmp_path: Path) -> None:
     outline = """\
 1. [ ] **Task 1.1: Edit**
