@@ -20,11 +20,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider, ProviderT
+
+if TYPE_CHECKING:
+    from codemods.prefilters import Prefilter
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,14 @@ class RunnerCodemod(VisitorBasedCodemodCommand):
         Override when the needle depends on an option (the module a lazy import moves).
         """
         return cls.NEEDLES
+
+    @classmethod
+    def prefilter(cls) -> Prefilter:
+        """Cheap conservative pre-checks run before parsing (``codemods/prefilters.py``);
+        a codemod without an entry there lets every file through."""
+        from codemods.prefilters import prefilter_for
+
+        return prefilter_for(cls.NAME)
 
     # -- options -----------------------------------------------------------------
     @classmethod

@@ -1,20 +1,30 @@
 """Applies codemods to source bytes: read once, parse at most once, verify like ruff.
 
-For one file and a list of codemods:
+For one file and a list of codemods, cheapest stage first:
 
 1. codemods whose needles (``needles(options)``) do not occur in the raw bytes are dropped; with none
    left the file is never parsed (parsing is ~10 ms a file, needles are ~µs);
-2. the bytes are parsed once (LibCST honours PEP 263 cookies, BOM and CRLF, and
-   ``Module.bytes`` gives them back exactly), and every remaining codemod
-   transforms that one tree in turn;
-3. a result that differs is re-parsed and compiled, then transformed again: a fix
-   that breaks syntax, or that a second run would change further, is discarded
-   and the file reported as an error. Nothing here writes files.
+2. files too large, generated or binary are skipped with the reason;
+3. each codemod's pre-checks (``codemods.prefilters``, reached through ``prefilter()``): a
+   regular expression of the pattern's shape on the bytes, then the pattern's structure in
+   one ``ast`` parse shared by the file's codemods. They are conservative: a codemod they
+   drop would have reported nothing on this file;
+4. the bytes are parsed once by LibCST (which honours PEP 263 cookies, BOM and CRLF, and
+   ``Module.bytes`` gives them back exactly), and every remaining codemod transforms that
+   one tree in turn;
+5. a result that differs is re-parsed and compiled, then transformed again by every codemod
+   that passed the needles: a fix that breaks syntax, or that a second run would change
+   further, is discarded and the file reported as an error. Nothing here writes files.
+
+A file the pre-checks clear entirely is not parsed, so a syntax error in it is not reported
+(it had nothing a codemod could rewrite); everything else is exactly as without them.
 """
 
 from __future__ import annotations
 
+import ast
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,12 +82,41 @@ def _parse(source: bytes) -> cst.Module | str:
         return f"cannot be decoded: {err}"
 
 
+def _structure(source: bytes) -> ast.Module | None:
+    """The standard library's tree of ``source``; None when it cannot say (LibCST decides)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid escapes and the like are not our business
+        try:
+            return ast.parse(source)
+        except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
+            return None
+
+
+def _prefiltered(source: bytes, calls: Sequence[CodemodCall]) -> list[CodemodCall]:
+    """The calls whose pre-checks say they may change or skip something in ``source``."""
+    kept = [c for c in calls if c.codemod.prefilter().shape(source, c.options)]
+    if not kept:
+        return kept
+    tree = _structure(source)
+    if tree is None:
+        return kept
+    return [c for c in kept if c.codemod.prefilter().structure(tree, c.options)]
+
+
 def _transform(
-    tree: cst.Module, calls: Sequence[CodemodCall], path: str
+    tree: cst.Module,
+    calls: Sequence[CodemodCall],
+    path: str,
+    cleared: Sequence[CodemodCall] = (),
 ) -> tuple[cst.Module, list[Change], list[Skip]]:
+    """Run ``calls`` in order; those in ``cleared`` only once an earlier one changed the tree
+    (their pre-checks spoke for the original source only)."""
     changes: list[Change] = []
     skips: list[Skip] = []
+    original = tree
     for call in calls:
+        if call in cleared and (tree is original or tree.code == original.code):
+            continue
         command = call.codemod(CodemodContext(filename=path), **call.options)
         try:
             tree = command.transform_module(tree)
@@ -90,20 +129,31 @@ def _transform(
     return tree, changes, skips
 
 
-def apply_codemods(source: bytes, calls: Sequence[CodemodCall], path: str) -> FileOutcome:
-    """Run ``calls`` on one file's bytes and say what happened; never raises on bad input."""
+def apply_codemods(
+    source: bytes, calls: Sequence[CodemodCall], path: str, *, prefilter: bool = True
+) -> FileOutcome:
+    """Run ``calls`` on one file's bytes and say what happened; never raises on bad input.
+
+    ``prefilter=False`` runs LibCST on every file that holds a needle (the reference the
+    pre-checks are tested against)."""
     active = [c for c in calls if any(n in source for n in c.codemod.needles(c.options))]
     if not active:
         return FileOutcome(path, "unchanged", source, source)
     reason = _file_level_reason(source)
     if reason:
         return FileOutcome(path, "skipped", source, source, reason=reason)
+    cleared: list[CodemodCall] = []
+    if prefilter:
+        kept = _prefiltered(source, active)
+        if not kept:
+            return FileOutcome(path, "unchanged", source, source)
+        cleared = [c for c in active if c not in kept]
     parsed = _parse(source)
     if isinstance(parsed, str):
         return FileOutcome(path, "skipped", source, source, reason=parsed)
 
     try:
-        tree, changes, skips = _transform(parsed, active, path)
+        tree, changes, skips = _transform(parsed, active, path, cleared)
     except Exception as err:  # a codemod bug must not take the whole run down
         return FileOutcome(path, "error", source, source, parsed=True, reason=f"codemod crashed: {err!r}")
     after = tree.bytes
