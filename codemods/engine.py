@@ -23,9 +23,13 @@ A file the pre-checks clear entirely is not parsed, so a syntax error in it is n
 from __future__ import annotations
 
 import ast
+import itertools
 import os
+import stat
+import subprocess
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -38,6 +42,10 @@ from codemods.base import Change, RunnerCodemod, Skip
 MAX_FILE_BYTES = 2 * 1024 * 1024
 GENERATED_MARKER = b"@" + b"generated"  # split so this file is not itself "generated"
 _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules"})
+# Code that is someone else's or generated: skipped below a directory target unless asked.
+VENDORED_DIRS = frozenset({"vendor", "third_party", "_vendor", "node_modules", "build", "dist"})
+# Files per task sent to a worker; below two chunks the pool costs more than it saves.
+CHUNK = 48
 
 Status = Literal["changed", "unchanged", "skipped", "error"]
 
@@ -184,13 +192,97 @@ def _verify(after: bytes, calls: Sequence[CodemodCall], path: str) -> str:
     return ""
 
 
-def iter_python_files(root: Path) -> Iterator[Path]:
-    """``root`` itself if a file, else every ``*.py`` below it in sorted order."""
+def _git_visible(root: Path) -> set[str] | None:
+    """Paths under ``root`` (relative to it) that git tracks or would not ignore; None when
+    ``root`` is not in a git work tree (then nothing is filtered)."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None
+    return {os.fsdecode(p) for p in proc.stdout.split(b"\0") if p}
+
+
+def iter_python_files(root: Path, *, include_vendored: bool = False) -> Iterator[Path]:
+    """``root`` itself if a file, else every ``*.py`` below it in sorted order.
+
+    Below a directory, files git ignores (``.gitignore``, when ``root`` is in a git work
+    tree) and directories of vendored or generated code (``VENDORED_DIRS``) are left out,
+    the latter unless ``include_vendored``. Only regular files are yielded (never a FIFO).
+    """
     if root.is_file():
         yield root
         return
+    visible = _git_visible(root)
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED_DIRS)
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in _SKIPPED_DIRS and (include_vendored or d not in VENDORED_DIRS)
+        )
+        relative_dir = os.path.relpath(dirpath, root)
         for name in sorted(filenames):
-            if name.endswith(".py"):
-                yield Path(dirpath) / name
+            if not name.endswith(".py"):
+                continue
+            path = Path(dirpath) / name
+            if visible is not None:
+                relative = name if relative_dir == "." else f"{relative_dir}/{name}"
+                if relative.replace(os.sep, "/") not in visible:
+                    continue
+            try:
+                if not stat.S_ISREG(path.stat().st_mode):
+                    continue
+            except OSError:
+                continue
+            yield path
+
+
+def _light(outcome: FileOutcome) -> FileOutcome:
+    """``outcome`` without the file's bytes unless it changed (streaming keeps memory flat)."""
+    if outcome.status != "changed":
+        outcome.before = outcome.after = b""
+    return outcome
+
+
+def _process(paths: Sequence[Path], calls: Sequence[CodemodCall], prefilter: bool) -> list[FileOutcome]:
+    """Read and transform ``paths`` one at a time (in a worker, or in this process)."""
+    outcomes = []
+    for path in paths:
+        try:
+            source = path.read_bytes()
+        except OSError as err:
+            outcomes.append(FileOutcome(str(path), "error", b"", b"", reason=f"cannot read: {err.strerror}"))
+            continue
+        outcomes.append(_light(apply_codemods(source, calls, str(path), prefilter=prefilter)))
+    return outcomes
+
+
+def run_codemods(
+    paths: Iterable[Path],
+    calls: Sequence[CodemodCall],
+    *,
+    jobs: int | None = None,
+    prefilter: bool = True,
+) -> Iterator[FileOutcome]:
+    """The outcome of ``calls`` on each file of ``paths``, in order, streamed.
+
+    Files are read one at a time and an unchanged file's outcome carries no bytes, so memory
+    stays flat however large the tree. With many files and ``jobs`` > 1 (default: the CPU
+    count), chunks of paths (never contents) go to a process pool.
+    """
+    if jobs is None:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    pending = list(paths)
+    if jobs <= 1 or len(pending) < 2 * CHUNK:
+        for start in range(0, len(pending), CHUNK):
+            yield from _process(pending[start : start + CHUNK], calls, prefilter)
+        return
+    chunks = [pending[i : i + CHUNK] for i in range(0, len(pending), CHUNK)]
+    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
+        for outcomes in pool.map(_process, chunks, itertools.repeat(calls), itertools.repeat(prefilter)):
+            yield from outcomes
