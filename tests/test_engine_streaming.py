@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from codemods import registry
 from codemods.engine import CHUNK, CodemodCall, iter_python_files, run_codemods
@@ -61,3 +64,46 @@ def test_pool_and_serial_runs_give_the_same_outcomes_in_order(tmp_path: Path) ->
     assert all(b"torch.sigmoid(x)" in o.after and o.before == LOGISTIC for o in changed)
     # Unchanged files' bytes are not kept: memory stays flat on a large tree.
     assert all(o.before == b"" for o in pooled if o.status == "unchanged")
+
+
+DETACH = (
+    b"import lightning as L\n\n\nclass M(L.LightningModule):\n"
+    b"    def validation_step(self, batch, i):\n        self.log('v', batch.detach().cpu())\n"
+)
+WANDB = b"import wandb\n\n\ndef f():\n    wandb.log({})\n"
+
+
+def test_codemod_apply_takes_several_names_in_one_pass(tmp_path: Path) -> None:
+    from runner.commands.codemod import codemod_apply
+
+    for name, body in (("a.py", LOGISTIC), ("b.py", DETACH), ("c.py", WANDB)):
+        (tmp_path / name).write_bytes(body)
+    names = "reciprocal-exp-to-sigmoid,remove-detach-cpu,lazy-import"
+    report = codemod_apply(names, {"reciprocal-exp-to-sigmoid.clamp": "5"}, [tmp_path], dry_run=True)
+    data = report.data
+    assert data is not None and data["totals"]["changed"] == 3  # type: ignore[index]
+    assert data["options"]["reciprocal-exp-to-sigmoid.clamp"] == 5.0  # type: ignore[index]
+    assert "torch.sigmoid(torch.clamp(x, -5.0, 5.0))" in data["diff"]  # type: ignore[index]
+    codemod_apply(names, {"method": "validation_step"}, [tmp_path], dry_run=False)
+    assert b"torch.sigmoid(x)" in (tmp_path / "a.py").read_bytes()
+    assert b".detach().cpu()" not in (tmp_path / "b.py").read_bytes()
+    assert (tmp_path / "c.py").read_bytes() == b"def f():\n    import wandb\n    wandb.log({})\n"
+
+
+@pytest.mark.parametrize(
+    ("names", "options", "message"),
+    [
+        ("reciprocal-exp-to-sigmoid,nope", {}, "unknown codemod 'nope'"),
+        ("reciprocal-exp-to-sigmoid,lazy-import", {"color": "red"}, "takes an option 'color'"),
+        ("reciprocal-exp-to-sigmoid", {"lazy-import.module": "x"}, "no option 'lazy-import.module'"),
+        ("reciprocal-exp-to-sigmoid,lazy-import", {"remove-detach-cpu.method": "x"}, "not being applied"),
+    ],
+)
+def test_codemod_apply_rejects_unknown_names_and_options(
+    tmp_path: Path, names: str, options: dict[str, str], message: str
+) -> None:
+    from runner.commands.codemod import codemod_apply
+    from runner.errors import InputError
+
+    with pytest.raises(InputError, match=re.escape(message)):
+        codemod_apply(names, options, [tmp_path], dry_run=True)
