@@ -92,3 +92,13 @@ def test_timeout_kills_the_check_and_the_server_keeps_serving(tmp_path: Path) ->
     slow = check_import(tmp_path, "slow", timeout=1)
     assert slow.status == "failed" and "longer than 1s" in slow.detail
     assert check_import(tmp_path, "quick", ("X",)).status == "passed"
+
+
+def test_prestarted_server_serves_the_first_check(tmp_path: Path) -> None:
+    from runner.gates.imports import prestart
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("import json\nVALUE = json.dumps(1)\n")
+    prestart(tmp_path)
+    result = check_import(tmp_path, "pkg", ("VALUE",))
+    assert result.status == "passed" and result.isolation

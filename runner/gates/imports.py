@@ -333,6 +333,34 @@ def _server(python: str, repo: Path) -> _Server | None:
         return server
 
 
+def prestart(repo: Path, *, python: str = sys.executable) -> None:
+    """Start the server for ``repo`` and have it import the repo's third-party packages in
+    the background, while the first task computes its changes (torch alone takes seconds)."""
+    repo = repo.resolve()
+
+    def warm() -> None:
+        server = _server(python, repo)
+        if server is None:
+            return
+        tops = sorted(
+            {
+                p.name.removesuffix(".py")
+                for p in repo.iterdir()
+                if p.name.isidentifier() or (p.suffix == ".py" and p.stem.isidentifier())
+            }
+        )
+        request = {
+            "root": str(repo),
+            "modules": [],
+            "timeout": DEFAULT_TIMEOUT,
+            "preload": third_party_imports(repo, tops),
+        }
+        with server.lock:
+            server.ask(request, DEFAULT_TIMEOUT * 2 + 30)
+
+    threading.Thread(target=warm, name="import-gate-prestart", daemon=True).start()
+
+
 def stop_servers() -> None:
     """Stop every import server (at exit, and for tests)."""
     with _servers_lock:
