@@ -168,9 +168,6 @@ def print_rows(rows: dict[str, dict[str, object]], ruff_seconds: float) -> None:
     for name, row in rows.items():
         seconds, memory = float(str(row["seconds"])), float(str(row["rss_mb"]))
         print(f"| {name} | {seconds:.2f} s | {seconds / ruff_seconds:.2f} | {memory:.0f} MB |")
-    for name, row in rows.items():
-        if name.startswith("runner"):
-            print(f"{name}: {str(row['stdout']).strip().splitlines()[-1:]}")
 
 
 def main() -> None:
@@ -222,9 +219,9 @@ def main() -> None:
             PYTHON,
             "-m",
             "runner",
-            "--json",
             "codemod",
             "apply",
+            "--json",
             ",".join(PLAN_001),
             "--dry-run",
             str(target),
@@ -327,12 +324,7 @@ def main() -> None:
 
     engine_row = rows["runner engine, 3 codemods, one pass"]
     tree_summary = json.loads(str(engine_row["stdout"]).strip().splitlines()[-1])
-    print()
-    print("| what | wall (median) | x ruff | peak RSS |")
-    print("|---|---|---|---|")
-    for name, row in rows.items():
-        seconds, memory = float(str(row["seconds"])), float(str(row["rss_mb"]))
-        print(f"| {name} | {seconds:.2f} s | {seconds / ruff_seconds:.2f} | {memory:.0f} MB |")
+    print_rows(rows, ruff_seconds)
     print(
         f"| libcst.tool codemod, 3 codemods summed ({subset_note}: {subset_files} files, 1 run) | "
         f"{libcst_seconds:.2f} s | {libcst_seconds / ruff_seconds:.1f} | {libcst_rss:.0f} MB |"
@@ -343,6 +335,9 @@ def main() -> None:
     )
     print()
     print(f"runner on the tree: {json.dumps(tree_summary)}")
+    if "runner codemod apply A,B,C (CLI)" in rows:
+        message = json.loads(str(rows["runner codemod apply A,B,C (CLI)"]["stdout"])).get("message", "")
+        print(f"runner CLI on the tree: {message}")
     print(
         f"identical bytes, runner vs libcst.tool ({subset_note}, {subset_files} files, "
         f"{changed_by_libcst} changed by libcst.tool): "
