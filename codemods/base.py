@@ -76,6 +76,7 @@ class PythonLiteral(str):
             ) from None
         return super().__new__(cls, code)
 
+
 if TYPE_CHECKING:
     from codemods.prefilters import Prefilter
 
