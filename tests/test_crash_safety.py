@@ -259,3 +259,20 @@ def test_git_commit_dies_with_a_killed_runner(
     code, doc = cli(capsys, "recover", "--repo", repo)
     assert code == 0 and "rolled back" in doc["message"], doc["message"]
     assert not git.Repo(repo).is_dirty(untracked_files=True)
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"run_id": "r1", "files": {"/abs/path.py": null}}'])
+def test_an_unreadable_or_old_journal_is_refused_not_a_crash(
+    content: str, demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = demo_repo()
+    journal = repo / JOURNAL
+    journal.parent.mkdir(exist_ok=True)
+    journal.write_text(content)
+    before = snapshot(repo)
+
+    code, doc = cli(capsys, "recover", "--repo", repo)
+
+    assert code == ExitCode.DIRTY_TREE and "journal" in doc["message"], doc["message"]
+    assert doc["error"]["path"] == str(journal.resolve()) and journal.read_text() == content
+    assert snapshot(repo) == before
