@@ -153,7 +153,6 @@ def _commit_or_block(
     changed = execution.changed_files()
     with session.transaction(bp, plan.task.id) as txn:
         txn.write({root / p: execution.after[p] for p in changed})
-        checkpoint("after-writes")
         session.progress(f"  gates on {len(changed)} changed file(s)")
         gates = run_gates(
             plan,
