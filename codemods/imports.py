@@ -18,6 +18,15 @@ from collections.abc import Mapping, Sequence
 import libcst as cst
 
 
+def dotted_name(name: str) -> cst.Attribute | cst.Name:
+    """``a.b.c`` as the expression an import statement holds."""
+    head, *rest = name.split(".")
+    node: cst.Attribute | cst.Name = cst.Name(head)
+    for part in rest:
+        node = cst.Attribute(value=node, attr=cst.Name(part))
+    return node
+
+
 def is_blank(line: cst.EmptyLine) -> bool:
     return line.comment is None
 

@@ -40,14 +40,6 @@ def code_of_new(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
 
 
-def _dotted(name: str) -> cst.Attribute | cst.Name:
-    head, *rest = name.split(".")
-    node: cst.Attribute | cst.Name = cst.Name(head)
-    for part in rest:
-        node = cst.Attribute(value=node, attr=cst.Name(part))
-    return node
-
-
 def _split(option: str, value: str) -> tuple[str, str]:
     if not _DOTTED.match(value):
         raise ValueError(f"option {option!r} takes a dotted name module.function, not {value!r}")
