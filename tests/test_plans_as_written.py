@@ -158,25 +158,6 @@ def glyph_run(tmp_path_factory: pytest.TempPathFactory) -> PlanRun:
     return run_plan_then_revert(GLYPH_PLAN, GLYPH_FIXTURE, tmp_path_factory.mktemp("glyph"))
 
 
-def assert_ran_to_completion(result: PlanRun, blueprint: Path) -> None:
-    run = result.run
-    assert run["exit_code"] == 0, run["message"]
-    tasks = load_blueprint(blueprint).tasks
-    assert [t["id"] for t in run["tasks"]] == [t.id for t in tasks]
-    assert all(t["outcome"] == "completed" for t in run["tasks"]), run["tasks"]
-    assert result.commits_after_run == 1 + len(tasks)  # one commit per task
-    assert load_blueprint(result.applied / "blueprints" / blueprint.name).status == "Completed"
-
-
-def assert_rerun_and_revert(result: PlanRun) -> None:
-    assert result.rerun["exit_code"] == 0, result.rerun["message"]
-    assert result.commits_after_rerun == result.commits_after_run  # nothing left to do: no commit
-    assert result.after_run != result.start
-    for reverted in result.reverts:
-        assert reverted["exit_code"] == 0, reverted["message"]
-    assert result.end == result.start  # byte-identical tree, blueprint included
-
-
 def guide_blocks(guide: Path) -> list[str]:
     return [body for _, body in re.findall(r"```(\w*)\n(.*?)```", guide.read_text(encoding="utf-8"), re.S)]
 
@@ -255,6 +236,41 @@ def test_blueprint_names_its_fixture(blueprint: Path) -> None:
     assert fixture in (ARC_FIXTURE, GLYPH_FIXTURE) and fixture.is_dir()
 
 
+PLAN_RUNS = pytest.mark.parametrize(
+    ("plan_run", "blueprint"),
+    [("arc_run", ARC_PLAN), ("glyph_run", GLYPH_PLAN)],
+    ids=["training-stability", "glyph-quickfix"],
+)
+
+
+@PLAN_RUNS
+def test_plan_runs_to_completion_one_commit_per_task(
+    plan_run: str, blueprint: Path, request: pytest.FixtureRequest
+) -> None:
+    result: PlanRun = request.getfixturevalue(plan_run)
+    run = result.run
+    assert run["exit_code"] == 0, run["message"]
+    tasks = load_blueprint(blueprint).tasks
+    assert [t["id"] for t in run["tasks"]] == [t.id for t in tasks]
+    assert all(t["outcome"] == "completed" for t in run["tasks"]), run["tasks"]
+    assert result.commits_after_run == 1 + len(tasks)
+    assert load_blueprint(result.applied / "blueprints" / blueprint.name).status == "Completed"
+
+
+@PLAN_RUNS
+def test_second_run_makes_no_commit_and_every_task_reverts(
+    plan_run: str, blueprint: Path, request: pytest.FixtureRequest
+) -> None:
+    result: PlanRun = request.getfixturevalue(plan_run)
+    assert result.rerun["exit_code"] == 0, result.rerun["message"]
+    assert result.commits_after_rerun == result.commits_after_run  # nothing left to do: no commit
+    assert result.after_run != result.start
+    assert len(result.reverts) == len(load_blueprint(blueprint).tasks)
+    for reverted in result.reverts:
+        assert reverted["exit_code"] == 0, reverted["message"]
+    assert result.end == result.start  # byte-identical tree, blueprint included
+
+
 # ----------------------------------------------------------------------------- arc-solver
 
 TINY_ARC_OVERRIDES = [
@@ -310,14 +326,6 @@ def test_arc_fixture_runs_before_the_plan() -> None:
     assert history[0]["attention_max"] < 0.1
     assert [h["escalation_paused"] for h in history] == [0.0, 0.0]
     assert history[-1]["escalation_level"] == 0.5
-
-
-def test_arc_plan_runs_to_completion(arc_run: PlanRun) -> None:
-    assert_ran_to_completion(arc_run, ARC_PLAN)
-
-
-def test_arc_rerun_makes_no_commit_and_every_task_reverts(arc_run: PlanRun) -> None:
-    assert_rerun_and_revert(arc_run)
 
 
 def test_arc_clamp_delta_norm_bounds_every_delta(arc_run: PlanRun) -> None:
@@ -459,14 +467,6 @@ def test_glyph_fixture_runs_before_the_plan() -> None:
         )
         assert set(metrics) == {"train_loss", "grad_norm", "grad_norm_unclipped"}
         assert model._last_backbone_features is not None
-
-
-def test_glyph_plan_runs_to_completion(glyph_run: PlanRun) -> None:
-    assert_ran_to_completion(glyph_run, GLYPH_PLAN)
-
-
-def test_glyph_rerun_makes_no_commit_and_every_task_reverts(glyph_run: PlanRun) -> None:
-    assert_rerun_and_revert(glyph_run)
 
 
 def test_glyph_contrastive_loss_is_finite_and_backpropagates(glyph_run: PlanRun) -> None:
