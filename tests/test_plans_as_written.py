@@ -243,6 +243,7 @@ PLAN_RUNS = pytest.mark.parametrize(
 )
 
 
+@pytest.mark.slow
 @PLAN_RUNS
 def test_plan_runs_to_completion_one_commit_per_task(
     plan_run: str, blueprint: Path, request: pytest.FixtureRequest
@@ -257,6 +258,7 @@ def test_plan_runs_to_completion_one_commit_per_task(
     assert load_blueprint(result.applied / "blueprints" / blueprint.name).status == "Completed"
 
 
+@pytest.mark.slow
 @PLAN_RUNS
 def test_second_run_makes_no_commit_and_every_task_reverts(
     plan_run: str, blueprint: Path, request: pytest.FixtureRequest
@@ -328,6 +330,7 @@ def test_arc_fixture_runs_before_the_plan() -> None:
     assert history[-1]["escalation_level"] == 0.5
 
 
+@pytest.mark.slow
 def test_arc_clamp_delta_norm_bounds_every_delta(arc_run: PlanRun) -> None:
     with imported_from(arc_run.applied, "sci_arc.models.rlan_modules.hyper_lora") as (hyper_lora,):
         lora = hyper_lora.HyperLoRA(hidden_dim=8, context_dim=8, rank=2, scaling=500.0)
@@ -354,6 +357,7 @@ def test_arc_clamp_delta_norm_bounds_every_delta(arc_run: PlanRun) -> None:
         assert stats["lora_delta_norm_max"] > 3.0
 
 
+@pytest.mark.slow
 def test_arc_soft_clamp_logits_new_defaults(arc_run: PlanRun) -> None:
     with imported_from(arc_run.applied, "sci_arc.models.rlan_modules.recursive_solver") as (solver,):
         parameters = inspect.signature(solver.soft_clamp_logits).parameters
@@ -374,6 +378,7 @@ def test_arc_soft_clamp_logits_new_defaults(arc_run: PlanRun) -> None:
         assert all(step.abs().max().item() <= 100.0 for step in out["all_logits"])
 
 
+@pytest.mark.slow
 def test_arc_stop_predictor_bias_default(arc_run: PlanRun) -> None:
     with imported_from(arc_run.applied, "sci_arc.models.rlan_modules.dynamic_saliency_controller") as (
         dsc_mod,
@@ -389,6 +394,7 @@ def test_arc_stop_predictor_bias_default(arc_run: PlanRun) -> None:
         assert torch.all(torch.sigmoid(out["stop_logits"]) < torch.sigmoid(torch.tensor(-1.0)))
 
 
+@pytest.mark.slow
 def test_arc_training_pauses_on_attention_collapse(arc_run: PlanRun) -> None:
     history, config = tiny_arc_history(arc_run.applied)
     assert config["hyper_lora"]["lora_max_norm"] == 3.0
@@ -402,6 +408,7 @@ def test_arc_training_pauses_on_attention_collapse(arc_run: PlanRun) -> None:
     assert all(torch.isfinite(torch.tensor(h["train_loss"])) for h in history)
 
 
+@pytest.mark.slow
 def test_arc_lora_norm_regularization(arc_run: PlanRun) -> None:
     with imported_from(arc_run.applied, "sci_arc.training.losses") as (losses,):
         deltas = {"gru_reset": torch.randn(2, 4, 4, requires_grad=True), "context": torch.randn(2, 4)}
@@ -412,6 +419,7 @@ def test_arc_lora_norm_regularization(arc_run: PlanRun) -> None:
         assert deltas["gru_reset"].grad is not None
 
 
+@pytest.mark.slow
 def test_arc_config_merge_only_adds(arc_run: PlanRun) -> None:
     config = "configs/rlan_stable_dev.yaml"
     before = arc_run.start[config].decode().splitlines()
@@ -469,6 +477,7 @@ def test_glyph_fixture_runs_before_the_plan() -> None:
         assert model._last_backbone_features is not None
 
 
+@pytest.mark.slow
 def test_glyph_contrastive_loss_is_finite_and_backpropagates(glyph_run: PlanRun) -> None:
     with imported_from(glyph_run.applied, "raster.train") as (train,):
         torch.manual_seed(0)
@@ -487,6 +496,7 @@ def test_glyph_contrastive_loss_is_finite_and_backpropagates(glyph_run: PlanRun)
         assert train.supervised_contrastive_loss(embeddings.detach(), torch.arange(8)).item() == 0.0
 
 
+@pytest.mark.slow
 def test_glyph_training_step_optimises_both_losses(glyph_run: PlanRun) -> None:
     with imported_from(glyph_run.applied, "raster.dataset", "raster.model", "raster.train") as (
         dataset_mod,
@@ -516,6 +526,7 @@ def test_glyph_training_step_optimises_both_losses(glyph_run: PlanRun) -> None:
         assert "emb_loss" not in inspect.getsource(train.evaluate)
 
 
+@pytest.mark.slow
 def test_glyph_set_epoch_changes_the_augmentation(glyph_run: PlanRun) -> None:
     with imported_from(glyph_run.applied, "raster.dataset", "raster.model") as (dataset_mod, model_mod):
         dataset, _ = tiny_glyph_setup(dataset_mod, model_mod)
@@ -532,6 +543,7 @@ def test_glyph_set_epoch_changes_the_augmentation(glyph_run: PlanRun) -> None:
         assert torch.equal(unaugmented, clean[0][0])  # no augmentation: the epoch changes nothing
 
 
+@pytest.mark.slow
 def test_glyph_main_sets_the_epoch_every_epoch(glyph_run: PlanRun, tmp_path: Path) -> None:
     with imported_from(glyph_run.applied, "raster.dataset", "raster.train") as (dataset_mod, train):
         seen: list[int] = []
@@ -568,6 +580,7 @@ def test_glyph_main_sets_the_epoch_every_epoch(glyph_run: PlanRun, tmp_path: Pat
         assert {"ce_loss", "emb_loss", "val_loss"} <= set(metrics)
 
 
+@pytest.mark.slow
 def test_glyph_classifier_head_is_a_plain_linear(glyph_run: PlanRun) -> None:
     with imported_from(glyph_run.applied, "raster.dataset", "raster.model") as (dataset_mod, model_mod):
         dataset, model = tiny_glyph_setup(dataset_mod, model_mod)
