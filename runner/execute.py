@@ -1,31 +1,38 @@
 """Executing one task's mechanical steps and gates, in memory first.
 
-:func:`apply_steps` computes every file's new bytes (codemods, then config
-edits) without touching the disk; each file is read once, and all codemod steps
-of the task that cover a file work on one parse of it. :func:`run_gates` checks
-the result; only the import gate needs the files on disk, so it runs last.
+:func:`apply_steps` computes every file's new bytes (codemods, config edits,
+file steps, in the order the steps are written) without touching the disk; each
+file is read once, and consecutive codemod steps that cover a file work on one
+parse of it. :func:`run_gates` checks the result; only the import gate needs the
+files on disk, so it runs last.
 """
 
 from __future__ import annotations
 
+import glob
+import os
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codemods.base import Change, Skip
 from codemods.engine import CodemodCall, apply_codemods
-from runner.blueprint.steps import CodemodStep, ConfigSet, Gate
+from runner.blueprint.model import Step, encode
+from runner.blueprint.steps import ArchiveFiles, CodemodStep, ConfigSet, CreateFile, Gate, MoveFile
 from runner.config_edit import set_value
 from runner.errors import InputError
 from runner.faults import checkpoint
+from runner.file_ops import NEW_FILE_MODE, archive_files, create_file, move_file
+from runner.fsutil import resolve_inside
 from runner.gates import GateResult
 from runner.gates.imports import ImportOutcome, import_modules, judge_import, module_for
 from runner.gates.patterns import check_absent, check_present
 from runner.gates.syntax import check_syntax
 from runner.gates.undefined import check_undefined
 from runner.gates.yaml_gate import check_yaml
-from runner.tasks import TaskPlan
+from runner.tasks import PlannedStep, TaskPlan, is_glob
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -42,15 +49,21 @@ class StepOutcome:
 
 @dataclass
 class TaskExecution:
-    """What a task's steps did: new file contents and the record of why."""
+    """What a task's steps did: new file contents and the record of why.
 
-    before: dict[str, bytes] = field(default_factory=dict)
-    after: dict[str, bytes] = field(default_factory=dict)
+    ``before``/``after`` map repo-relative paths to bytes, None where the file
+    does not exist (created or removed by a file step).
+    """
+
+    before: dict[str, bytes | None] = field(default_factory=dict)
+    after: dict[str, bytes | None] = field(default_factory=dict)
+    modes: dict[str, int] = field(default_factory=dict)  # files a step creates
     changes: list[tuple[str, Change]] = field(default_factory=list)
     skips: list[tuple[str, Skip]] = field(default_factory=list)
     file_problems: list[tuple[str, str, str]] = field(default_factory=list)  # path, status, reason
     steps: list[StepOutcome] = field(default_factory=list)
     config_changes: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    edits: list[dict[str, object]] = field(default_factory=list)  # config and file edits, for the report
 
     def changed_files(self) -> list[str]:
         return [p for p, data in self.after.items() if data != self.before[p]]
@@ -62,28 +75,120 @@ class TaskExecution:
         return failed
 
 
-def _read(root: Path, relative: str, execution: TaskExecution) -> bytes:
-    if relative not in execution.after:
-        data = (root / relative).read_bytes()
-        execution.before[relative] = data
-        execution.after[relative] = data
-    return execution.after[relative]
+class WorkingTree:
+    """The repo as the task's steps see it: their writes over the disk (a :class:`file_ops.Tree`)."""
+
+    def __init__(self, root: Path, execution: TaskExecution) -> None:
+        self.root = root
+        self.execution = execution
+
+    def read(self, relative: str) -> bytes | None:
+        if relative not in self.execution.after:
+            path = self.root / relative
+            data = path.read_bytes() if path.is_file() and not path.is_symlink() else None
+            self.execution.before[relative] = data
+            self.execution.after[relative] = data
+        return self.execution.after[relative]
+
+    def mode(self, relative: str) -> int:
+        if relative in self.execution.modes:
+            return self.execution.modes[relative]
+        try:
+            return (self.root / relative).stat().st_mode & 0o7777
+        except FileNotFoundError:
+            return NEW_FILE_MODE
+
+    def write(self, relative: str, data: bytes | None, mode: int | None = None) -> None:
+        self.read(relative)
+        self.execution.after[relative] = data
+        if mode is not None:
+            self.execution.modes[relative] = mode
+
+    def files_under(self, relative: str) -> list[str]:
+        prefix = relative.rstrip("/") + "/"
+        folder = self.root / relative
+        found: set[str] = set()
+        if folder.is_dir() and not folder.is_symlink():
+            for dirpath, dirnames, filenames in os.walk(folder):
+                for name in [*dirnames, *filenames]:
+                    if os.path.islink(os.path.join(dirpath, name)):
+                        link = Path(dirpath, name).relative_to(self.root).as_posix()
+                        raise InputError(
+                            "is a symbolic link; file steps move and archive files only", path=link
+                        )
+                found.update(Path(dirpath, n).relative_to(self.root).as_posix() for n in filenames)
+        found.update(p for p in self.execution.after if p.startswith(prefix))
+        return sorted(p for p in found if self.read(p) is not None)
+
+    def glob(self, pattern: str) -> list[str]:
+        matches = {
+            resolve_inside(self.root, Path(m).relative_to(self.root).as_posix()).relative_to(self.root)
+            for m in glob.glob(str(self.root / pattern))
+        }
+        created = {Path(p) for p, data in self.execution.after.items() if data is not None}
+        matches |= {p for p in created if p.match(pattern.rstrip("/"))}
+        return sorted(p.as_posix() for p in matches)
+
+    def exists(self, relative: str) -> bool:
+        return self.read(relative) is not None or bool(self.files_under(relative))
 
 
 def apply_steps(plan: TaskPlan, root: Path) -> TaskExecution:
-    execution = TaskExecution()
-    codemod_steps = [s for s in plan.steps if isinstance(s.action, CodemodStep)]
+    """Every step's edits, in the order the steps are written, in memory.
 
-    # All codemod calls per file, in step order: one read, one parse per file.
+    Consecutive codemod steps share one parse per file; a step that needs a
+    file which neither the disk nor an earlier step of the task provides fails
+    with its line.
+    """
+    execution = TaskExecution()
+    tree = WorkingTree(root, execution)
+    codemods: list[PlannedStep] = []
+    for planned in plan.steps:
+        if isinstance(planned.action, CodemodStep):
+            codemods.append(planned)
+            continue
+        _apply_codemods(codemods, tree)
+        codemods = []
+        step = planned.step
+        try:
+            if isinstance(planned.action, ConfigSet):
+                _require(planned, tree)
+                _config_set(planned.action, step, tree)
+            elif isinstance(planned.action, CreateFile | MoveFile | ArchiveFiles):
+                _file_step(planned.action, step, tree)
+        except InputError as err:
+            execution.steps.append(StepOutcome(step.line, step.text, planned.kind, err.one_line(), ok=False))
+    _apply_codemods(codemods, tree)
+    return execution
+
+
+def _require(planned: PlannedStep, tree: WorkingTree) -> None:
+    """The paths the step needed that were missing when planned must exist by now."""
+    for path in planned.missing:
+        if not (tree.glob(path) if is_glob(path) else tree.exists(path)):
+            raise InputError("does not exist (no earlier step created it)", path=path)
+
+
+def _apply_codemods(steps: list[PlannedStep], tree: WorkingTree) -> None:
+    """A run of codemod steps: all their calls per file, in step order, on one parse."""
+    execution = tree.execution
     calls_by_file: dict[str, list[CodemodCall]] = defaultdict(list)
-    for planned in codemod_steps:
+    files_by_step: dict[int, list[str]] = {}
+    for planned in steps:
         assert planned.call is not None
-        for relative in planned.files:
+        files = list(planned.files)
+        for path in planned.missing:  # created by an earlier step of this task
+            files += [f for f in tree.glob(path) if f.endswith(".py")] if is_glob(path) else [path]
+        files_by_step[planned.step.line] = files
+        for relative in files:
             if planned.call not in calls_by_file[relative]:
                 calls_by_file[relative].append(planned.call)
     per_codemod_file: dict[tuple[str, str], int] = defaultdict(int)
     for relative, calls in calls_by_file.items():
-        outcome = apply_codemods(_read(root, relative, execution), calls, relative)
+        source = tree.read(relative)
+        if source is None:
+            continue  # the step reports it missing below
+        outcome = apply_codemods(source, calls, relative)
         execution.after[relative] = outcome.after
         execution.changes += [(relative, c) for c in outcome.changes]
         execution.skips += [(relative, s) for s in outcome.skips]
@@ -93,50 +198,66 @@ def apply_steps(plan: TaskPlan, root: Path) -> TaskExecution:
             for change in outcome.changes:
                 per_codemod_file[(change.codemod, relative)] += 1
 
-    for planned in plan.steps:
+    for planned in steps:
         action = planned.action
-        if isinstance(action, CodemodStep):
-            count = sum(per_codemod_file[(action.name, f)] for f in planned.files)
-            outcome_step = StepOutcome(
-                planned.step.line,
-                planned.step.text,
-                "codemod",
-                f"{action.name}: {count} change(s)",
-                count,
-            )
-            if action.expect is not None and count != action.expect:
-                outcome_step.ok = False
-                outcome_step.detail = (
-                    f"{action.name} made {count} change(s), the step expects {action.expect}"
-                )
-            execution.steps.append(outcome_step)
-        elif isinstance(action, ConfigSet):
-            relative = Path(action.file).as_posix()
-            relative = (root / relative).resolve().relative_to(root).as_posix()
-            try:
-                new, config_change = set_value(
-                    _read(root, relative, execution), action.key, action.value, relative
-                )
-            except InputError as err:
-                execution.steps.append(
-                    StepOutcome(planned.step.line, planned.step.text, "config", err.one_line(), ok=False)
-                )
-                continue
-            execution.after[relative] = new
-            detail = (
-                f"{relative}: {action.key} already {action.value}"
-                if not config_change.changed
-                else f"{relative}:{config_change.line}: {action.key}: "
-                f"{config_change.before} -> {action.value}"
-            )
-            if config_change.changed:
-                execution.config_changes.append((relative, action.key, config_change.before, action.value))
-            execution.steps.append(
-                StepOutcome(
-                    planned.step.line, planned.step.text, "config", detail, int(config_change.changed)
-                )
-            )
-    return execution
+        assert isinstance(action, CodemodStep)
+        files = files_by_step[planned.step.line]
+        absent = [f for f in files if tree.read(f) is None] + [
+            p for p in planned.missing if is_glob(p) and not tree.glob(p)
+        ]
+        count = sum(per_codemod_file[(action.name, f)] for f in files)
+        outcome_step = StepOutcome(
+            planned.step.line, planned.step.text, "codemod", f"{action.name}: {count} change(s)", count
+        )
+        if absent:
+            outcome_step.ok = False
+            outcome_step.detail = f"{', '.join(absent)}: does not exist (no earlier step created it)"
+        elif action.expect is not None and count != action.expect:
+            outcome_step.ok = False
+            outcome_step.detail = f"{action.name} made {count} change(s), the step expects {action.expect}"
+        execution.steps.append(outcome_step)
+
+
+def _config_set(action: ConfigSet, step: Step, tree: WorkingTree) -> None:
+    execution = tree.execution
+    relative = (tree.root / action.file).resolve().relative_to(tree.root.resolve()).as_posix()
+    source = tree.read(relative)
+    if source is None:
+        raise InputError("does not exist", path=relative)
+    new, config_change = set_value(source, action.key, action.value, relative)
+    tree.write(relative, new)
+    detail = (
+        f"{relative}: {action.key} already {action.value}"
+        if not config_change.changed
+        else f"{relative}:{config_change.line}: {action.key}: {config_change.before} -> {action.value}"
+    )
+    if config_change.changed:
+        execution.config_changes.append((relative, action.key, config_change.before, action.value))
+        execution.edits.append(
+            {
+                "file": relative,
+                "kind": "config",
+                "line": config_change.line,
+                "description": f"set {action.key}: {config_change.before} -> {action.value}",
+            }
+        )
+    execution.steps.append(StepOutcome(step.line, step.text, "config", detail, int(config_change.changed)))
+
+
+def _file_step(action: CreateFile | MoveFile | ArchiveFiles, step: Step, tree: WorkingTree) -> None:
+    if isinstance(action, CreateFile):
+        edits = create_file(tree, action.path, encode(step.blocks[0].text))
+    elif isinstance(action, MoveFile):
+        edits = move_file(tree, action.old, action.new)
+    else:
+        edits = archive_files(tree, action.paths, action.archive)
+    tree.execution.edits += [{"file": e.path, "kind": "file", "description": e.description} for e in edits]
+    detail = "; ".join(f"{e.path}: {e.description}" for e in edits[:3]) + (
+        f" (and {len(edits) - 3} more)" if len(edits) > 3 else ""
+    )
+    tree.execution.steps.append(
+        StepOutcome(step.line, step.text, "file", detail or "already applied", len(edits))
+    )
 
 
 def _pattern_scope(gate: Gate, plan: TaskPlan, execution: TaskExecution, tracked_py: list[str]) -> list[str]:
@@ -166,10 +287,13 @@ def run_gates(
     """
     results: list[GateResult] = []
 
+    tree = WorkingTree(root, execution)
+
     def content(relative: str) -> bytes:
-        if relative in execution.after:
-            return execution.after[relative]
-        return (root / relative).read_bytes()
+        data = tree.read(relative)
+        if data is None:
+            raise InputError("does not exist (no earlier step created it)", path=relative)
+        return data
 
     import_requests: list[tuple[str, tuple[str, ...]]] = []
 
@@ -181,21 +305,18 @@ def run_gates(
         gate = planned.action
         if not isinstance(gate, Gate):
             continue
-        if gate.gate == "syntax":
-            results += [check_syntax(content(f), f) for f in gate.files]
-        elif gate.gate == "yaml":
-            results += [check_yaml(content(f), f) for f in gate.files]
-        elif gate.gate == "imports":
-            imports(gate.module, gate.names)
-        elif gate.gate == "pattern-absent":
-            for f in _pattern_scope(gate, plan, execution, tracked_py):
-                results.append(check_absent(content(f), f, gate.outer, gate.inner))
-        elif gate.gate == "pattern-present":
-            results += [check_present(content(f), f, gate.outer) for f in gate.files]
-
+        try:
+            results += _explicit_gate(gate, planned, plan, execution, tree, content, tracked_py, imports)
+        except InputError as err:
+            line = planned.step.line
+            results.append(
+                GateResult(gate.gate, err.path or "", "failed", f"step at line {line}: {err.message}")
+            )
     checkpoint("during-gates")
     for relative in execution.changed_files():
         after = execution.after[relative]
+        if after is None:
+            continue  # removed; the references gate says whether anything still needs it
         if relative.endswith(".py"):
             results.append(check_syntax(after, relative))
             results.append(check_undefined(execution.before[relative], after, relative))
@@ -206,6 +327,31 @@ def run_gates(
             results.append(check_yaml(after, relative))
     results += _import_gates(root, import_requests, on_disk, python, import_cache, code_state)
     return list(dict.fromkeys(results))  # an explicit gate may repeat an automatic one
+
+
+def _explicit_gate(
+    gate: Gate,
+    planned: PlannedStep,
+    plan: TaskPlan,
+    execution: TaskExecution,
+    tree: WorkingTree,
+    content: Callable[[str], bytes],
+    tracked_py: list[str],
+    imports: Callable[[str, tuple[str, ...]], None],
+) -> list[GateResult]:
+    if gate.gate == "syntax":
+        return [check_syntax(content(f), f) for f in gate.files]
+    if gate.gate == "yaml":
+        return [check_yaml(content(f), f) for f in gate.files]
+    if gate.gate == "imports":
+        imports(gate.module, gate.names)
+        return []
+    if gate.gate == "pattern-absent":
+        scope = _pattern_scope(gate, plan, execution, tracked_py)
+        return [check_absent(content(f), f, gate.outer, gate.inner) for f in scope]
+    if gate.gate == "pattern-present":
+        return [check_present(content(f), f, gate.outer) for f in gate.files]
+    return []
 
 
 def _import_gates(

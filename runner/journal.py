@@ -88,6 +88,7 @@ def restore_files(journal: Journal) -> list[str]:
         if data is None:
             path.unlink()
         else:
+            path.parent.mkdir(parents=True, exist_ok=True)  # a removal may have pruned the folder
             atomic_write(path, data)
         restored.append(name)
     return restored

@@ -24,6 +24,7 @@ from runner.blueprint.model import Blueprint, Task, load_blueprint, parse_bluepr
 from runner.errors import ExitCode, InputError, RunnerError
 from runner.execute import TaskExecution, apply_steps, run_gates
 from runner.faults import checkpoint
+from runner.file_ops import write_file
 from runner.fsutil import atomic_write
 from runner.gates import GateResult
 from runner.gates.imports import ImportOutcome
@@ -31,7 +32,7 @@ from runner.journal import Journal, clear_journal, read_journal, restore_files, 
 from runner.lock import clear_stale_lock, repo_lock
 from runner.report import CommandReport, TaskReport
 from runner.repository import Repository
-from runner.tasks import TaskPlan, plan_blueprint, plan_step, plan_task
+from runner.tasks import TaskPlan, lint_steps, plan_blueprint, plan_task
 from runner.templating import render
 
 Progress = Callable[[str], None]
@@ -175,11 +176,11 @@ def match_fallback(bp: Blueprint, task: Task) -> str | None:
     return (generic[-1] if generic else bp.fallbacks[-1][1]).replace("**", "")
 
 
-def _unified(path: str, before: bytes, after: bytes) -> str:
+def _unified(path: str, before: bytes | None, after: bytes | None) -> str:
     return "".join(
         difflib.unified_diff(
-            before.decode("utf-8", "replace").splitlines(keepends=True),
-            after.decode("utf-8", "replace").splitlines(keepends=True),
+            (before or b"").decode("utf-8", "replace").splitlines(keepends=True),
+            (after or b"").decode("utf-8", "replace").splitlines(keepends=True),
             f"a/{path}",
             f"b/{path}",
         )
@@ -215,7 +216,7 @@ def _task_report(plan: TaskPlan, outcome: str, execution: TaskExecution | None =
         report.changes = [
             {"file": f, "codemod": c.codemod, "line": c.line, "description": c.description}
             for f, c in execution.changes
-        ]
+        ] + list(execution.edits)
         report.skips = [
             {"file": f, "codemod": s.codemod, "line": s.line, "reason": s.reason} for f, s in execution.skips
         ]
@@ -392,7 +393,7 @@ def _commit_or_block(
     try:
         for path in changed:
             if preimages[str(root / path)] != execution.after[path]:
-                atomic_write(root / path, execution.after[path])
+                write_file(root, path, execution.after[path], execution.modes.get(path))
         checkpoint("after-writes")
         session.progress(f"  gates on {len(changed)} changed file(s)")
         gates = run_gates(
@@ -403,7 +404,9 @@ def _commit_or_block(
             on_disk=True,
             python=session.python,
             import_cache=session.import_cache,
-            code_state=session.repo.python_fingerprint({p: execution.after[p] for p in changed}),
+            code_state=session.repo.python_fingerprint(
+                {p: data for p in changed if (data := execution.after[p]) is not None}
+            ),
         )
         report = _task_report(plan, outcome, execution)
         report.gates = [g.as_dict() for g in gates]
@@ -658,24 +661,22 @@ def lint(session: Session) -> CommandReport:
     """Classify every step; collect every error rather than stopping at the first."""
     bp = session.load()
     report = CommandReport("lint", plan=bp.plan_id, blueprint=session.display, repo=str(session.root))
-    steps = []
-    errors = []
-    for task in bp.tasks:
-        for step in task.steps:
-            try:
-                planned, files = plan_step(bp, step, session.root)
-                entry = {
-                    "task": task.id,
-                    "line": step.line,
-                    "text": step.text,
-                    "kind": planned.kind,
-                }
-                entry["files"] = files
-            except RunnerError as err:
-                entry = {"task": task.id, "line": step.line, "text": step.text, "kind": "error"}
-                errors.append(err.one_line())
-            steps.append(entry)
-    report.data = {"steps": steps, "errors": errors}
+    steps: list[dict[str, object]] = []
+    errors: list[str] = []
+    warnings: list[str] = []
+    for finding in lint_steps(bp, session.root):
+        entry: dict[str, object] = {
+            "task": finding.task,
+            "line": finding.step.line,
+            "text": finding.step.text,
+            "kind": finding.kind,
+            "files": finding.files,
+        }
+        entry.update({k: v for k, v in (("notes", finding.notes), ("warnings", finding.warnings)) if v})
+        steps.append(entry)
+        errors += finding.errors
+        warnings += finding.warnings
+    report.data = {"steps": steps, "errors": errors, "warnings": warnings}
     if errors:
         report.exit_code = ExitCode.INPUT_ERROR
         report.message = f"{len(errors)} error(s)"
@@ -684,6 +685,7 @@ def lint(session: Session) -> CommandReport:
         for entry in steps:
             kinds[str(entry["kind"])] = kinds.get(str(entry["kind"]), 0) + 1
         report.message = "ok: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        report.message += f"; {len(warnings)} warning(s)" if warnings else ""
     return report
 
 

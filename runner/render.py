@@ -68,6 +68,10 @@ def render_text(report: CommandReport, out: Console, err: Console) -> None:
     elif report.command == "lint" and data:
         for step in data["steps"]:
             out.print(f"  {step['task']:>6} line {step['line']:>4}  {step['kind']:<8} {esc(step['text'])}")
+            for note in step.get("notes", []):
+                out.print(f"{'':>22}{esc(note)}")
+        for warning in data.get("warnings", []):
+            err.print(f"[yellow]warning:[/yellow] {esc(warning)}")
         for error in data["errors"]:
             err.print(f"[red]error:[/red] {esc(error)}")
     elif report.command == "codemod list" and data:

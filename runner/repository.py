@@ -136,6 +136,9 @@ class Repository:
 
     # -- commits -----------------------------------------------------------------
     def commit(self, paths: Sequence[str], message: str, *, no_verify: bool = False) -> str:
+        # A removal a revert already staged is in neither the index nor the tree: nothing to add.
+        indexed = set(self.repo.git.ls_files("-z", "--", *paths).split("\0"))
+        paths = [p for p in paths if p in indexed or os.path.lexists(self.root / p)]
         self.repo.git.add("--", *paths)
         checkpoint("during-commit")
         fd, message_file = tempfile.mkstemp(prefix="runner-msg-", dir=self.git_dir)

@@ -10,7 +10,7 @@ This module knows nothing of git, codemods or gates.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ TRACKER_KEYS = ("STATUS", "CURRENT STEP", "LAST COMPLETED TASK", "NEXT TASK", "B
 REQUIRED_TRACKER_KEYS = TRACKER_KEYS[:4]
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")  # indented: a block under a list item
 _RULE = re.compile(r"^ {0,3}(-{3,}|\*{3,}|_{3,})\s*$")
 _PHASE = re.compile(r"^Phase\s+([\w.-]+)\s*:\s*(.+)$", re.IGNORECASE)
 _TASK = re.compile(
@@ -70,8 +70,17 @@ class Checkbox:
 
 
 @dataclass(frozen=True)
+class CodeBlock:
+    """A fenced code block under a step: its info string, its text (dedented to the fence), its line."""
+
+    info: str  # the word after the opening fence ("python", "yaml", or "")
+    text: str  # the lines between the fences, each with its own line ending
+    line: int  # the opening fence's line
+
+
+@dataclass(frozen=True)
 class Step(Checkbox):
-    pass
+    blocks: tuple[CodeBlock, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -395,6 +404,10 @@ class _Parser:
         steps: list[Step] = []
         while index < len(self.lines):
             line = self.lines[index]
+            if steps and line.number in in_fence and line.text[:1].isspace():
+                block, index = self._code_block(index)
+                steps[-1] = replace(steps[-1], blocks=(*steps[-1].blocks, block))
+                continue
             if line.number in in_fence or line.number in heading_at or _TASKISH.match(line.text):
                 break
             if _RULE.match(line.text):
@@ -413,6 +426,26 @@ class _Parser:
                 break  # unindented prose ends the task
             index += 1
         return steps, index
+
+    def _code_block(self, index: int) -> tuple[CodeBlock, int]:
+        """The fenced block opening at ``self.lines[index]``, and the index after its closing fence."""
+        opener = self.lines[index]
+        indent = len(opener.text) - len(opener.text.lstrip())
+        match = _FENCE.match(opener.text[indent:])
+        assert match is not None  # the scan marked this line as a fence
+        fence = match.group(1)
+        info = opener.text[indent + len(fence) :].strip().split(" ")[0]
+        body: list[str] = []
+        index += 1
+        while index < len(self.lines):
+            line = self.lines[index]
+            index += 1
+            stripped = line.text.lstrip()
+            if stripped.startswith(fence) and not stripped.strip().lstrip(fence[0]):
+                break
+            margin = len(line.text) - len(stripped)
+            body.append(line.text[min(indent, margin) :] + line.ending.decode("ascii"))
+        return CodeBlock(info, "".join(body), opener.number), index
 
     def _byte_offset(self, line: Line, char_index: int) -> int:
         """The byte offset in the file of character ``char_index`` of ``line.text``."""

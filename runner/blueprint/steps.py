@@ -12,7 +12,12 @@ A step is one of:
   - "Verify `Q` is called in `F`"                      -> pattern-present gate
 * a **codemod**: "Apply `NAME` to `PATH`[, `PATH` and `PATH`] [with `k=v`, `k=v`]
   [(expect N changes)]";
-* a **config edit**: "Set `key.path` to `value` in `F.yaml`";
+* a **config edit**: "Set `key.path` to `value` in `F.yaml`", or
+  "Merge into `F.yaml`:" with one YAML block under the step;
+* a **file step**: "Create `PATH`:" with one block (the file's content),
+  "Move `OLD` to `NEW`", "Archive `P`[, `P` and `P`] to `A.tar.gz` and remove them";
+* more gates: "Verify nothing refers to `PATH`" (references), "Verify config
+  references resolve in `configs/`" (Hydra defaults and interpolations);
 * anything else: a **manual** step for a person or an agent.
 
 This module knows nothing of which codemods exist; the loop checks names.
@@ -26,8 +31,10 @@ from typing import Literal
 
 import libcst as cst
 
-Kind = Literal["gate", "codemod", "config", "manual"]
-GateName = Literal["syntax", "imports", "yaml", "pattern-absent", "pattern-present"]
+Kind = Literal["gate", "codemod", "config", "file", "manual"]
+GateName = Literal[
+    "syntax", "imports", "yaml", "pattern-absent", "pattern-present", "references", "config-references"
+]
 
 _PY = r"python(?:3(?:\.\d+)?)?"
 _COMPILE = re.compile(rf"`{_PY}\s+-m\s+py_compile\s+([^`]+)`")
@@ -50,6 +57,20 @@ _CONFIG_SET = re.compile(
     re.IGNORECASE,
 )
 _BACKTICKED = re.compile(r"`([^`]+)`")
+_PATHS = r"`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*"
+_CREATE = re.compile(r"^Create\s+`(?P<path>[^`]+)`\s*:\s*$", re.IGNORECASE)
+_MOVE = re.compile(r"^(?:Move|Rename)\s+`(?P<old>[^`]+)`\s+to\s+`(?P<new>[^`]+)`\s*\.?\s*$", re.IGNORECASE)
+_ARCHIVE = re.compile(
+    rf"^Archive\s+(?P<paths>{_PATHS})\s+to\s+`(?P<archive>[^`]+)`\s+and\s+remove\s+(?:them|it)\s*\.?\s*$",
+    re.IGNORECASE,
+)
+_MERGE = re.compile(r"^Merge\s+into\s+`(?P<file>[^`]+)`\s*:\s*$", re.IGNORECASE)
+_REFERENCES = re.compile(
+    rf"^Verify\s+nothing\s+(?:still\s+)?refers\s+to\s+(?P<paths>{_PATHS})\s*\.?\s*$", re.I
+)
+_CONFIG_REFS = re.compile(
+    r"^Verify\s+config\s+references\s+resolve\s+in\s+`(?P<dir>[^`]+)`\s*\.?\s*$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,8 @@ class Gate:
             return f"pattern-absent: no {self.outer}(... {self.inner}(...) ...)"
         if self.gate == "pattern-present":
             return f"pattern-present: a call to {self.outer}"
+        if self.gate == "references":
+            return f"references: nothing refers to {', '.join(self.files)}"
         return f"{self.gate}: {', '.join(self.files) or '(the task files)'}"
 
 
@@ -91,11 +114,40 @@ class ConfigSet:
 
 
 @dataclass(frozen=True)
+class ConfigMerge:
+    """Merge the step's YAML block into ``file``."""
+
+    file: str
+
+
+@dataclass(frozen=True)
+class CreateFile:
+    """Create ``path`` with the step's block as its content."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class MoveFile:
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class ArchiveFiles:
+    """Pack ``paths`` (files, folders or globs) into the tarball ``archive``, then remove them."""
+
+    paths: tuple[str, ...]
+    archive: str
+
+
+@dataclass(frozen=True)
 class Manual:
     pass
 
 
-Action = Gate | CodemodStep | ConfigSet | Manual
+FileStep = CreateFile | MoveFile | ArchiveFiles
+Action = Gate | CodemodStep | ConfigSet | ConfigMerge | CreateFile | MoveFile | ArchiveFiles | Manual
 
 
 def kind_of(action: Action) -> Kind:
@@ -103,8 +155,10 @@ def kind_of(action: Action) -> Kind:
         return "gate"
     if isinstance(action, CodemodStep):
         return "codemod"
-    if isinstance(action, ConfigSet):
+    if isinstance(action, ConfigSet | ConfigMerge):
         return "config"
+    if isinstance(action, CreateFile | MoveFile | ArchiveFiles):
+        return "file"
     return "manual"
 
 
@@ -165,6 +219,9 @@ def classify(text: str) -> Action:
     config = _CONFIG_SET.match(text.strip())
     if config:
         return ConfigSet(config.group("file"), config.group("key"), config.group("value"))
+    file_step = _classify_file_step(text.strip())
+    if file_step is not None:
+        return file_step
     if match := _COMPILE.search(text):
         return Gate("syntax", files=tuple(match.group(1).split()))
     if match := _YAML.search(text):
@@ -183,6 +240,23 @@ def classify(text: str) -> Action:
         if files:
             return Gate("pattern-present", files=files, outer=match.group(1))
     return Manual()
+
+
+def _classify_file_step(text: str) -> Action | None:
+    """The file and config-file phrases, and the gates that check files; None for anything else."""
+    if match := _CREATE.match(text):
+        return CreateFile(match.group("path").strip())
+    if match := _MOVE.match(text):
+        return MoveFile(match.group("old").strip(), match.group("new").strip())
+    if match := _ARCHIVE.match(text):
+        return ArchiveFiles(_backticked_list(match.group("paths")), match.group("archive").strip())
+    if match := _MERGE.match(text):
+        return ConfigMerge(match.group("file").strip())
+    if match := _REFERENCES.match(text):
+        return Gate("references", files=_backticked_list(match.group("paths")))
+    if match := _CONFIG_REFS.match(text):
+        return Gate("config-references", files=(match.group("dir").strip(),))
+    return None
 
 
 def mentioned_paths(text: str) -> tuple[str, ...]:
