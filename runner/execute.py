@@ -29,6 +29,7 @@ from runner.fsutil import resolve_inside
 from runner.gates import GateResult
 from runner.gates.imports import ImportOutcome, import_modules, judge_import, module_for
 from runner.gates.patterns import check_absent, check_present
+from runner.gates.references import check_references
 from runner.gates.syntax import check_syntax
 from runner.gates.undefined import check_undefined
 from runner.gates.yaml_gate import check_yaml
@@ -277,13 +278,16 @@ def run_gates(
     python: str = sys.executable,
     import_cache: dict[tuple[str, ...], ImportOutcome] | None = None,
     code_state: str = "",
+    tracked: list[str] | None = None,
 ) -> list[GateResult]:
     """Explicit gate steps on their targets, then the automatic gates on changed files.
 
     With ``on_disk`` False (a dry run) the import gate, which must import the
     files from disk, is reported as not run. Importing torch costs seconds, so
     import results are reused from ``import_cache`` while ``code_state`` (a
-    fingerprint of the repo's Python files) is the same.
+    fingerprint of the repo's Python files) is the same. ``tracked``: the
+    repo's files the references gate reads (default: ``tracked_py``), to which
+    files the task creates are added.
     """
     results: list[GateResult] = []
 
@@ -306,6 +310,9 @@ def run_gates(
         if not isinstance(gate, Gate):
             continue
         try:
+            if gate.gate == "references":
+                results += _references(gate, execution, tree, tracked_py if tracked is None else tracked)
+                continue
             results += _explicit_gate(gate, planned, plan, execution, tree, content, tracked_py, imports)
         except InputError as err:
             line = planned.step.line
@@ -327,6 +334,14 @@ def run_gates(
             results.append(check_yaml(after, relative))
     results += _import_gates(root, import_requests, on_disk, python, import_cache, code_state)
     return list(dict.fromkeys(results))  # an explicit gate may repeat an automatic one
+
+
+def _references(
+    gate: Gate, execution: TaskExecution, tree: WorkingTree, tracked: list[str]
+) -> list[GateResult]:
+    """The repo after the task (its new files in, its removed ones out) must not name ``gate.files``."""
+    files = [*tracked, *(p for p, data in execution.after.items() if data is not None and p not in tracked)]
+    return check_references(sorted(f for f in files if tree.read(f) is not None), tree.read, list(gate.files))
 
 
 def _explicit_gate(

@@ -266,6 +266,11 @@ def _commit_message(
     )
 
 
+def _tracked_but_blueprint(session: Session) -> list[str]:
+    """The files the references gate reads: the blueprint names what it removes, on purpose."""
+    return [p for p in session.repo.tracked_files() if p != session.blueprint_in_repo]
+
+
 def _write_blueprint(session: Session, data: bytes) -> None:
     atomic_write(session.blueprint_path, data)
 
@@ -407,6 +412,7 @@ def _commit_or_block(
             code_state=session.repo.python_fingerprint(
                 {p: data for p in changed if (data := execution.after[p]) is not None}
             ),
+            tracked=_tracked_but_blueprint(session),
         )
         report = _task_report(plan, outcome, execution)
         report.gates = [g.as_dict() for g in gates]
@@ -472,7 +478,14 @@ def _dry_run(session: Session, report: CommandReport, task_id: str | None) -> Co
             report.exit_code = ExitCode.MANUAL_STEP
             break
         execution = apply_steps(plan, session.root)
-        gates = run_gates(plan, execution, session.root, tracked_py=tracked_py, on_disk=False)
+        gates = run_gates(
+            plan,
+            execution,
+            session.root,
+            tracked_py=tracked_py,
+            on_disk=False,
+            tracked=_tracked_but_blueprint(session),
+        )
         task_report = _task_report(plan, "planned", execution)
         task_report.gates = [g.as_dict() for g in gates]
         new_source = complete_task(bp, plan.task)
