@@ -20,7 +20,15 @@ from pathlib import Path
 from codemods.base import Change, Skip
 from codemods.engine import CodemodCall, apply_codemods
 from runner.blueprint.model import Step, encode
-from runner.blueprint.steps import ArchiveFiles, CodemodStep, ConfigSet, CreateFile, Gate, MoveFile
+from runner.blueprint.steps import (
+    ArchiveFiles,
+    CodemodStep,
+    ConfigMerge,
+    ConfigSet,
+    CreateFile,
+    Gate,
+    MoveFile,
+)
 from runner.config_edit import set_value
 from runner.errors import InputError
 from runner.faults import checkpoint
@@ -34,6 +42,7 @@ from runner.gates.syntax import check_syntax
 from runner.gates.undefined import check_undefined
 from runner.gates.yaml_gate import check_yaml
 from runner.tasks import PlannedStep, TaskPlan, is_glob
+from runner.yaml_merge import merge_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -63,7 +72,6 @@ class TaskExecution:
     skips: list[tuple[str, Skip]] = field(default_factory=list)
     file_problems: list[tuple[str, str, str]] = field(default_factory=list)  # path, status, reason
     steps: list[StepOutcome] = field(default_factory=list)
-    config_changes: list[tuple[str, str, str | None, str]] = field(default_factory=list)
     edits: list[dict[str, object]] = field(default_factory=list)  # config and file edits, for the report
 
     def changed_files(self) -> list[str]:
@@ -155,6 +163,8 @@ def apply_steps(plan: TaskPlan, root: Path) -> TaskExecution:
             if isinstance(planned.action, ConfigSet):
                 _require(planned, tree)
                 _config_set(planned.action, step, tree)
+            elif isinstance(planned.action, ConfigMerge):
+                _config_merge(planned.action, step, tree)
             elif isinstance(planned.action, CreateFile | MoveFile | ArchiveFiles):
                 _file_step(planned.action, step, tree)
         except InputError as err:
@@ -233,7 +243,6 @@ def _config_set(action: ConfigSet, step: Step, tree: WorkingTree) -> None:
         else f"{relative}:{config_change.line}: {action.key}: {config_change.before} -> {action.value}"
     )
     if config_change.changed:
-        execution.config_changes.append((relative, action.key, config_change.before, action.value))
         execution.edits.append(
             {
                 "file": relative,
@@ -243,6 +252,24 @@ def _config_set(action: ConfigSet, step: Step, tree: WorkingTree) -> None:
             }
         )
     execution.steps.append(StepOutcome(step.line, step.text, "config", detail, int(config_change.changed)))
+
+
+def _config_merge(action: ConfigMerge, step: Step, tree: WorkingTree) -> None:
+    relative = (tree.root / action.file).resolve().relative_to(tree.root.resolve()).as_posix()
+    source = tree.read(relative)
+    if source is None:
+        raise InputError("does not exist", path=relative)
+    block = step.blocks[0]
+    new, edits = merge_yaml(source, block.text, relative, block_line=block.line)
+    tree.write(relative, new)
+    for edit in edits:
+        tree.execution.edits.append(
+            {"file": relative, "kind": "config", "line": edit.line, "description": edit.describe()}
+        )
+    shown = "; ".join(f"{relative}:{e.line}: {e.describe()}" for e in edits)
+    tree.execution.steps.append(
+        StepOutcome(step.line, step.text, "config", shown or f"{relative}: already set", len(edits))
+    )
 
 
 def _file_step(action: CreateFile | MoveFile | ArchiveFiles, step: Step, tree: WorkingTree) -> None:

@@ -194,12 +194,8 @@ def _file_summaries(execution: TaskExecution) -> list[dict[str, str]]:
         for file, change in execution.changes:
             if file == path:
                 counts[change.codemod] = counts.get(change.codemod, 0) + 1
-        for file, key, before, value in execution.config_changes:
-            if file == path:
-                counts[f"set {key}: {before} -> {value}"] = 1
-        text = ", ".join(
-            f"{name} ({n})" if not name.startswith("set ") else name for name, n in counts.items()
-        )
+        edits = [str(e["description"]) for e in execution.edits if e["file"] == path]
+        text = ", ".join([*(f"{name} ({n})" for name, n in counts.items()), *edits])
         summaries.append({"path": path, "summary": text or "changed"})
     return summaries
 
