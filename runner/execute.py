@@ -35,6 +35,7 @@ from runner.faults import checkpoint
 from runner.file_ops import NEW_FILE_MODE, archive_files, create_file, move_file
 from runner.fsutil import resolve_inside
 from runner.gates import GateResult
+from runner.gates.config_refs import check_config_references, config_root
 from runner.gates.imports import ImportOutcome, import_modules, judge_import, module_for
 from runner.gates.patterns import check_absent, check_present
 from runner.gates.references import check_references
@@ -340,6 +341,12 @@ def run_gates(
             if gate.gate == "references":
                 results += _references(gate, execution, tree, tracked_py if tracked is None else tracked)
                 continue
+            if gate.gate == "config-references":
+                root_dir = gate.files[0].rstrip("/")
+                if not tree.files_under(root_dir):
+                    raise InputError("is not a folder of configs (no file under it)", path=root_dir)
+                results += check_config_references(root_dir, tree.files_under(root_dir), tree.read)
+                continue
             results += _explicit_gate(gate, planned, plan, execution, tree, content, tracked_py, imports)
         except InputError as err:
             line = planned.step.line
@@ -347,6 +354,7 @@ def run_gates(
                 GateResult(gate.gate, err.path or "", "failed", f"step at line {line}: {err.message}")
             )
     checkpoint("during-gates")
+    changed_configs: dict[str, list[str]] = defaultdict(list)  # config root -> changed YAML under it
     for relative in execution.changed_files():
         after = execution.after[relative]
         if after is None:
@@ -359,6 +367,10 @@ def run_gates(
                 imports(module, ())
         elif relative.endswith(YAML_SUFFIXES):
             results.append(check_yaml(after, relative))
+            if (configs := config_root(relative)) is not None:
+                changed_configs[configs].append(relative)
+    for configs, changed in changed_configs.items():
+        results += check_config_references(configs, tree.files_under(configs), tree.read, changed)
     results += _import_gates(root, import_requests, on_disk, python, import_cache, code_state)
     return list(dict.fromkeys(results))  # an explicit gate may repeat an automatic one
 
