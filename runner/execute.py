@@ -32,7 +32,7 @@ from runner.blueprint.steps import (
 from runner.config_edit import set_value
 from runner.errors import InputError
 from runner.faults import checkpoint
-from runner.file_ops import NEW_FILE_MODE, archive_files, create_file, move_file
+from runner.file_ops import NEW_FILE_MODE, FileEdit, archive_files, create_file, move_file
 from runner.fsutil import resolve_inside
 from runner.gates import GateResult
 from runner.gates.config_refs import check_config_references, config_root
@@ -73,7 +73,7 @@ class TaskExecution:
     skips: list[tuple[str, Skip]] = field(default_factory=list)
     file_problems: list[tuple[str, str, str]] = field(default_factory=list)  # path, status, reason
     steps: list[StepOutcome] = field(default_factory=list)
-    edits: list[dict[str, object]] = field(default_factory=list)  # config and file edits, for the report
+    edits: list[FileEdit] = field(default_factory=list)  # config and file edits, for the report
 
     def changed_files(self) -> list[str]:
         return [p for p, data in self.after.items() if data != self.before[p]]
@@ -244,14 +244,8 @@ def _config_set(action: ConfigSet, step: Step, tree: WorkingTree) -> None:
         else f"{relative}:{config_change.line}: {action.key}: {config_change.before} -> {action.value}"
     )
     if config_change.changed:
-        execution.edits.append(
-            {
-                "file": relative,
-                "kind": "config",
-                "line": config_change.line,
-                "description": f"set {action.key}: {config_change.before} -> {action.value}",
-            }
-        )
+        description = f"set {action.key}: {config_change.before} -> {action.value}"
+        execution.edits.append(FileEdit(relative, description, "config", config_change.line))
     execution.steps.append(StepOutcome(step.line, step.text, "config", detail, int(config_change.changed)))
 
 
@@ -264,9 +258,7 @@ def _config_merge(action: ConfigMerge, step: Step, tree: WorkingTree) -> None:
     new, edits = merge_yaml(source, block.text, relative, block_line=block.line)
     tree.write(relative, new)
     for edit in edits:
-        tree.execution.edits.append(
-            {"file": relative, "kind": "config", "line": edit.line, "description": edit.describe()}
-        )
+        tree.execution.edits.append(FileEdit(relative, edit.describe(), "config", edit.line))
     shown = "; ".join(f"{relative}:{e.line}: {e.describe()}" for e in edits)
     tree.execution.steps.append(
         StepOutcome(step.line, step.text, "config", shown or f"{relative}: already set", len(edits))
@@ -280,8 +272,8 @@ def _file_step(action: CreateFile | MoveFile | ArchiveFiles, step: Step, tree: W
         edits = move_file(tree, action.old, action.new)
     else:
         edits = archive_files(tree, action.paths, action.archive)
-    tree.execution.edits += [{"file": e.path, "kind": "file", "description": e.description} for e in edits]
-    detail = "; ".join(f"{e.path}: {e.description}" for e in edits[:3]) + (
+    tree.execution.edits += edits
+    detail = "; ".join(f"{e.file}: {e.description}" for e in edits[:3]) + (
         f" (and {len(edits) - 3} more)" if len(edits) > 3 else ""
     )
     tree.execution.steps.append(

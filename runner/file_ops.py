@@ -41,10 +41,12 @@ class Tree(Protocol):
 
 @dataclass(frozen=True)
 class FileEdit:
-    """One path a step changed, for the task report."""
+    """One edit a file or config step made, for the task report."""
 
-    path: str
+    file: str
     description: str
+    kind: str = "file"  # or "config"
+    line: int | None = None
 
 
 def create_file(tree: Tree, path: str, content: bytes) -> list[FileEdit]:

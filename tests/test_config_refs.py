@@ -17,7 +17,7 @@ from runner.demo import make_demo_repo
 from runner.errors import ExitCode
 from runner.gates.config_refs import check_config_references, config_root
 from tests.conftest import snapshot
-from tests.test_loop import cli, write_plan
+from tests.helpers import cli, write_plan
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "hydra-configs"
 
@@ -131,6 +131,7 @@ def _repo(tmp_path: Path) -> Path:
     return make_demo_repo(tmp_path / "repo", [], fixture=FIXTURE)
 
 
+@pytest.mark.slow
 def test_step_blocks_on_the_missing_presets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = _repo(tmp_path)
     plan = write_plan(
@@ -149,6 +150,7 @@ def test_step_blocks_on_the_missing_presets(tmp_path: Path, capsys: pytest.Captu
     assert {p for p in after if after[p] != before[p]} == {f"blueprints/{plan.name}"}
 
 
+@pytest.mark.slow
 def test_changed_config_is_checked_automatically(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = _repo(tmp_path)
     plan = write_plan(

@@ -15,28 +15,28 @@ import pytest
 from runner.errors import ExitCode
 from runner.gates.references import find_references
 from tests.conftest import RepoFactory, commit_count, snapshot
-from tests.test_loop import cli, write_plan
+from tests.helpers import cli, write_plan
 
 REFERRING = {
     "docs/TROUBLESHOOTING.md": (
         "# Troubleshooting\n\n"
-        "If CUDA hangs, run the [debug script](../scripts/debug_cuda.sh#usage).\n"
+        "If CUDA hangs, run the [debug script](../scripts/profile_gpu.sh#usage).\n"
         "Old copies live in `.backup/scripts-backup-20250101/`.\n"
-        "Not this one: `scripts/debug_cuda.sh.bak`, nor [that](https://example.com/scripts/debug_cuda.sh).\n"
+        "Not this one: `scripts/profile_gpu.sh.bak`, nor [that](https://example.com/scripts/profile_gpu.sh).\n"
     ),
-    "README.md": "See [docs](docs/TROUBLESHOOTING.md) and `scripts/debug_cuda.sh`.\n",
+    "README.md": "See [docs](docs/TROUBLESHOOTING.md) and `scripts/profile_gpu.sh`.\n",
     "configs/tools.yaml": (
         "# tools the trainer can call\n"
         "debug:\n"
-        "  script: scripts/debug_cuda.sh   # run on hang\n"
-        "  other: myscripts/debug_cuda.sh\n"
+        "  script: scripts/profile_gpu.sh   # run on hang\n"
+        "  other: myscripts/profile_gpu.sh\n"
         "legacy: [.backup/scripts-backup-20250301/eval_old.sh]\n"
     ),
     "ocr/tools/run_debug.py": (
         "import subprocess\n\n\n"
         "def debug() -> None:\n"
-        '    subprocess.run(["bash", "scripts/debug_cuda.sh"], check=False)\n'
-        '    print("scripts/debug_cuda.shell is unrelated")\n'
+        '    subprocess.run(["bash", "scripts/profile_gpu.sh"], check=False)\n'
+        '    print("scripts/profile_gpu.shell is unrelated")\n'
     ),
     "ocr/legacy/__init__.py": "",
     "ocr/legacy/old_utils.py": "def f() -> int:\n    return 1\n",
@@ -49,8 +49,8 @@ REFERRING = {
         "from .legacy import old_utils_v2\n"
         'NAME = "ocr.legacy.old_utils"\n'
     ),
-    "scripts/debug_cuda.sh": "#!/bin/sh\nnvidia-smi\n",
-    "scripts/run_all.sh": "#!/bin/sh\nsh scripts/debug_cuda.sh\nsh scripts/debug_cuda.sh.bak\n",
+    "scripts/profile_gpu.sh": "#!/bin/sh\nnvidia-smi\n",
+    "scripts/run_all.sh": "#!/bin/sh\nsh scripts/profile_gpu.sh\nsh scripts/profile_gpu.sh.bak\n",
 }
 
 
@@ -66,9 +66,9 @@ def test_every_kind_of_referrer_with_its_line() -> None:
     found = find_references(
         sorted(files),
         _read(files),  # type: ignore[arg-type]
-        ["scripts/debug_cuda.sh", "ocr/legacy/old_utils.py", ".backup/scripts-backup-*/"],
+        ["scripts/profile_gpu.sh", "ocr/legacy/old_utils.py", ".backup/scripts-backup-*/"],
     )
-    assert [str(r) for r in found["scripts/debug_cuda.sh"]] == [
+    assert [str(r) for r in found["scripts/profile_gpu.sh"]] == [
         "README.md:1 (path)",
         "configs/tools.yaml:3 (config value)",
         "docs/TROUBLESHOOTING.md:3 (link)",
@@ -103,11 +103,12 @@ def _install(repo: Path, files: dict[str, str]) -> None:
 
 CLEANUP = (
     "1. [ ] **Task 1.1: Remove the debug script**\n"
-    "   - [ ] Archive `scripts/debug_cuda.sh` to `archive/debug.tar.gz` and remove them\n"
-    "   - [ ] Verify nothing refers to `scripts/debug_cuda.sh`\n"
+    "   - [ ] Archive `scripts/profile_gpu.sh` to `archive/debug.tar.gz` and remove them\n"
+    "   - [ ] Verify nothing refers to `scripts/profile_gpu.sh`\n"
 )
 
 
+@pytest.mark.slow
 def test_removal_with_referrers_blocks_and_restores(
     demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -118,7 +119,7 @@ def test_removal_with_referrers_blocks_and_restores(
     code, doc = cli(capsys, "run", plan, "--repo", repo)
     assert code == ExitCode.TASK_FAILED
     gate = next(g for g in doc["tasks"][0]["gates"] if g["gate"] == "references")
-    assert gate["status"] == "failed" and gate["target"] == "scripts/debug_cuda.sh"
+    assert gate["status"] == "failed" and gate["target"] == "scripts/profile_gpu.sh"
     assert gate["detail"] == (
         "still referred to by README.md:1 (path), configs/tools.yaml:3 (config value), "
         "docs/TROUBLESHOOTING.md:3 (link), ocr/tools/run_debug.py:5 (string), scripts/run_all.sh:2 (path)"
@@ -128,14 +129,15 @@ def test_removal_with_referrers_blocks_and_restores(
     assert set(after) == set(before) and commit_count(repo) == count + 1
 
 
+@pytest.mark.slow
 def test_removal_without_referrers_passes(demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
     repo = demo_repo()
     _install(
-        repo, {"scripts/debug_cuda.sh": "#!/bin/sh\n", "docs/GUIDE.md": "Use `scripts/debug_cuda.py`.\n"}
+        repo, {"scripts/profile_gpu.sh": "#!/bin/sh\n", "docs/GUIDE.md": "Use `scripts/profile_gpu.py`.\n"}
     )
     plan = write_plan(repo, CLEANUP)
     code, doc = cli(capsys, "run", plan, "--repo", repo)
     assert code == 0, doc["message"]
     gate = next(g for g in doc["tasks"][0]["gates"] if g["gate"] == "references")
     assert gate["status"] == "passed" and gate["detail"].startswith("nothing refers to it")
-    assert not (repo / "scripts/debug_cuda.sh").exists()
+    assert not (repo / "scripts/profile_gpu.sh").exists()

@@ -15,7 +15,7 @@ import yaml
 from runner.errors import ExitCode, InputError
 from runner.yaml_merge import merge_yaml
 from tests.conftest import RepoFactory, snapshot
-from tests.test_loop import cli, write_plan
+from tests.helpers import cli, write_plan
 
 CONFIG = b"""# Trainer settings
 trainer:
@@ -182,6 +182,7 @@ MERGE_STEP = (
 )
 
 
+@pytest.mark.slow
 def test_merge_step_reports_commits_and_reverts(
     demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -222,6 +223,7 @@ def test_merge_step_reports_commits_and_reverts(
     assert code == 0 and snapshot(repo) == before_tree
 
 
+@pytest.mark.slow
 def test_merge_step_refusal_blocks_with_the_line(
     demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:

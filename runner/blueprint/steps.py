@@ -146,7 +146,6 @@ class Manual:
     pass
 
 
-FileStep = CreateFile | MoveFile | ArchiveFiles
 Action = Gate | CodemodStep | ConfigSet | ConfigMerge | CreateFile | MoveFile | ArchiveFiles | Manual
 
 
