@@ -41,6 +41,13 @@ def create_step(path: str, content: str) -> str:
     return f"   - [ ] Create `{path}`:\n     ```python\n{_indented(content)}     ```\n"
 
 
+def blocker_of(capsys: pytest.CaptureFixture[str], repo: Path, outline: str, name: str) -> str:
+    """Run a one-plan blueprint that must block; its blocker."""
+    code, doc = cli(capsys, "run", write_plan(repo, outline, name), "--repo", repo)
+    assert code == ExitCode.TASK_FAILED, doc["message"]
+    return str(next(t for t in doc["tasks"] if t["outcome"] == "blocked")["blocker"])
+
+
 def _commit_all(repo: Path, message: str) -> None:
     git.Repo(repo).git.add("-A")
     git.Repo(repo).git.commit("-m", message, "--no-verify")
@@ -238,16 +245,9 @@ def test_move_already_applied_missing_and_refused(
         "step at line 19: scripts/debug_cuda.py: already exists; will not move scripts/debug_cuda.sh over it"
     )
     assert (repo / "scripts/debug_cuda.py").read_bytes() == files["scripts/debug_cuda.py"]
-    plan2 = write_plan(
-        repo,
-        "1. [ ] **Task 1.1: Missing**\n   - [ ] Move `scripts/a.sh` to `scripts/b.sh`\n",
-        "PLAN-043-m.md",
-    )
-    code, doc = cli(capsys, "run", plan2, "--repo", repo)
-    assert code == ExitCode.TASK_FAILED
-    assert (
-        doc["tasks"][0]["blocker"]
-        == "step at line 17: scripts/a.sh: does not exist (nor does the destination)"
+    outline = "1. [ ] **Task 1.1: Missing**\n   - [ ] Move `scripts/a.sh` to `scripts/b.sh`\n"
+    assert blocker_of(capsys, repo, outline, "PLAN-043-m.md") == (
+        "step at line 17: scripts/a.sh: does not exist (nor does the destination)"
     )
 
 
@@ -306,35 +306,23 @@ def test_archive_already_applied_missing_and_refused(
     code, doc = cli(capsys, "run", again, "--repo", repo)
     assert code == 0 and doc["tasks"][0]["steps"][0]["detail"] == "already applied"
 
-    missing = write_plan(
-        repo,
-        "1. [ ] **Task 1.1: Archive**\n   - [ ] Archive `old/` to `archive/old.tar.gz` and remove them\n",
-        "PLAN-044-missing.md",
+    outline = (
+        "1. [ ] **Task 1.1: Archive**\n   - [ ] Archive `old/` to `archive/old.tar.gz` and remove them\n"
     )
-    code, doc = cli(capsys, "run", missing, "--repo", repo)
-    assert code == ExitCode.TASK_FAILED
-    assert (
-        doc["tasks"][0]["blocker"]
-        == "step at line 17: archive/old.tar.gz: nothing to archive: old/ not found"
+    assert blocker_of(capsys, repo, outline, "PLAN-044-missing.md") == (
+        "step at line 17: archive/old.tar.gz: nothing to archive: old/ not found"
     )
 
     (repo / "old").mkdir()
     (repo / "old/a.txt").write_text("a\n")
     (repo / "archive/old.tar.gz").write_bytes(b"not this archive")
     _commit_all(repo, "old")
-    refused = write_plan(
-        repo,
-        "1. [ ] **Task 1.1: Archive**\n   - [ ] Archive `old/` to `archive/old.tar.gz` and remove them\n",
-        "PLAN-045-refused.md",
-    )
     before = snapshot(repo)
-    code, doc = cli(capsys, "run", refused, "--repo", repo)
-    assert code == ExitCode.TASK_FAILED
-    assert doc["tasks"][0]["blocker"].startswith(
+    assert blocker_of(capsys, repo, outline, "PLAN-045-refused.md").startswith(
         "step at line 17: archive/old.tar.gz: already exists with different content"
     )
     after = snapshot(repo)
-    assert {p for p in after if after[p] != before.get(p)} == {f"blueprints/{refused.name}"}
+    assert {p for p in after if after[p] != before.get(p)} == {"blueprints/PLAN-045-refused.md"}
 
 
 def test_archive_path_outside_the_repo_is_refused_up_front(
