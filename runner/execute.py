@@ -36,6 +36,7 @@ from runner.file_ops import NEW_FILE_MODE, FileEdit, archive_files, create_file,
 from runner.fsutil import resolve_inside
 from runner.gates import GateResult
 from runner.gates.config_refs import check_config_references, config_root
+from runner.gates.import_time import check_import_time
 from runner.gates.imports import ImportOutcome, import_modules, judge_import, module_for
 from runner.gates.patterns import check_absent, check_present
 from runner.gates.references import check_references
@@ -320,6 +321,7 @@ def run_gates(
         return data
 
     import_requests: list[tuple[str, tuple[str, ...]]] = []
+    timing_requests: list[Gate] = []
 
     def imports(module: str, names: tuple[str, ...]) -> None:
         if (module, names) not in import_requests:
@@ -332,6 +334,9 @@ def run_gates(
         try:
             if gate.gate == "references":
                 results += _references(gate, execution, tree, tracked_py if tracked is None else tracked)
+                continue
+            if gate.gate == "import-time":
+                timing_requests.append(gate)
                 continue
             if gate.gate == "config-references":
                 root_dir = gate.files[0].rstrip("/")
@@ -364,6 +369,16 @@ def run_gates(
     for configs, changed in changed_configs.items():
         results += check_config_references(configs, tree.files_under(configs), tree.read, changed)
     results += _import_gates(root, import_requests, on_disk, python, import_cache, code_state)
+    for gate in timing_requests:
+        if not on_disk:
+            results.append(GateResult("import-time", gate.module, "warning", "not run in a dry run"))
+            continue
+        python_files = sorted({*tracked_py, *(p for p in execution.before if p.endswith(".py"))})
+        results.append(
+            check_import_time(
+                root, gate.module, gate.percent, python_files, _before(root, execution), python=python
+            )
+        )
     return list(dict.fromkeys(results))  # an explicit gate may repeat an automatic one
 
 
@@ -398,6 +413,18 @@ def _explicit_gate(
     if gate.gate == "pattern-present":
         return [check_present(content(f), f, gate.outer) for f in gate.files]
     return []
+
+
+def _before(root: Path, execution: TaskExecution) -> Callable[[str], bytes | None]:
+    """A file's bytes before the task: its pre-image if the task changed it, else the disk's."""
+
+    def read(relative: str) -> bytes | None:
+        if relative in execution.before:
+            return execution.before[relative]
+        path = root / relative
+        return path.read_bytes() if path.is_file() else None
+
+    return read
 
 
 def _import_gates(

@@ -23,6 +23,9 @@ def _task(task: TaskReport, out: Console) -> None:
             f"  changed {esc(change.file)}:{change.change.line} "
             f"({esc(change.change.codemod)}): {esc(change.change.description)}"
         )
+    for edit in task.edits:
+        where = f"{edit.file}:{edit.line}" if edit.line else edit.file
+        out.print(f"  changed {esc(where)} ({edit.kind}): {esc(edit.description)}")
     for skip in task.skips:
         out.print(
             f"  [yellow]skipped[/yellow] {esc(skip.file)}:{skip.skip.line} "

@@ -149,7 +149,9 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
     elif isinstance(action, Gate):
         for name in action.files:
             existing_file(name)
-        if action.gate == "imports":
+        if action.gate == "import-time" and not 0 < action.percent <= 100:
+            raise BlueprintError("the import-time target must be 1% to 100%", path=bp.path, line=line)
+        if action.gate in ("imports", "import-time"):
             if not _MODULE.fullmatch(action.module):
                 raise BlueprintError(f"{action.module!r} is not a module name", path=bp.path, line=line)
             module_file = _module_file(root, action.module)

@@ -17,7 +17,8 @@ A step is one of:
 * a **file step**: "Create `PATH`:" with one block (the file's content),
   "Move `OLD` to `NEW`", "Archive `P`[, `P` and `P`] to `A.tar.gz` and remove them";
 * more gates: "Verify nothing refers to `PATH`" (references), "Verify config
-  references resolve in `configs/`" (Hydra defaults and interpolations);
+  references resolve in `configs/`" (Hydra defaults and interpolations), "Verify
+  importing `M` takes at most N% of its time before" (import time);
 * anything else: a **manual** step for a person or an agent.
 
 This module knows nothing of which codemods exist; the loop checks names.
@@ -33,7 +34,14 @@ import libcst as cst
 
 Kind = Literal["gate", "codemod", "config", "file", "manual"]
 GateName = Literal[
-    "syntax", "imports", "yaml", "pattern-absent", "pattern-present", "references", "config-references"
+    "syntax",
+    "imports",
+    "yaml",
+    "pattern-absent",
+    "pattern-present",
+    "references",
+    "config-references",
+    "import-time",
 ]
 
 _PY = r"python(?:3(?:\.\d+)?)?"
@@ -68,6 +76,11 @@ _MERGE = re.compile(r"^Merge\s+into\s+`(?P<file>[^`]+)`\s*:\s*$", re.IGNORECASE)
 _REFERENCES = re.compile(
     rf"^Verify\s+nothing\s+(?:still\s+)?refers\s+to\s+(?P<paths>{_PATHS})\s*\.?\s*$", re.I
 )
+_IMPORT_TIME = re.compile(
+    r"^Verify\s+importing\s+`(?P<module>[^`]+)`\s+takes\s+at\s+most\s+(?P<percent>\d{1,3})\s*%\s+"
+    r"of\s+its\s+time\s+before\s*\.?\s*$",
+    re.IGNORECASE,
+)
 _CONFIG_REFS = re.compile(
     r"^Verify\s+config\s+references\s+resolve\s+in\s+`(?P<dir>[^`]+)`\s*\.?\s*$", re.IGNORECASE
 )
@@ -81,6 +94,7 @@ class Gate:
     names: tuple[str, ...] = ()  # imports
     outer: str = ""  # pattern gates: qualified name of the call
     inner: str = ""  # pattern-absent: a call to this inside ``outer``'s arguments
+    percent: int = 0  # import-time: the most the import may take, in % of its time before the task
 
     def describe(self) -> str:
         if self.gate == "imports":
@@ -95,6 +109,8 @@ class Gate:
             return f"pattern-present: a call to {self.outer}"
         if self.gate == "references":
             return f"references: nothing refers to {', '.join(self.files)}"
+        if self.gate == "import-time":
+            return f"import-time: importing {self.module} takes at most {self.percent}% of its time before"
         return f"{self.gate}: {', '.join(self.files) or '(the task files)'}"
 
 
@@ -253,6 +269,8 @@ def _classify_file_step(text: str) -> Action | None:
         return ConfigMerge(match.group("file").strip())
     if match := _REFERENCES.match(text):
         return Gate("references", files=_backticked_list(match.group("paths")))
+    if match := _IMPORT_TIME.match(text):
+        return Gate("import-time", module=match.group("module").strip(), percent=int(match.group("percent")))
     if match := _CONFIG_REFS.match(text):
         return Gate("config-references", files=(match.group("dir").strip(),))
     return None
