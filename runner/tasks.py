@@ -156,6 +156,9 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
                 raise BlueprintError(f"{action.module!r} is not a module name", path=bp.path, line=line)
             module_file = _module_file(root, action.module)
             files += [module_file] if module_file else []
+            if module_file is None and _repo_package(root, action.module):
+                # a module of the repo's own package that is not there (yet): lint asks who creates it
+                missing.append(Path(*action.module.split(".")).with_suffix(".py").as_posix())
     else:
         for name in mentioned_paths(step.text):
             path = resolve_inside(root, name, source=bp.path, line=line)
@@ -208,6 +211,11 @@ def plan_task(bp: Blueprint, task: Task, root: Path) -> TaskPlan:
         planned.append(planned_step)
         files += step_files
     return TaskPlan(task, tuple(planned), tuple(dict.fromkeys(files)))
+
+
+def _repo_package(root: Path, module: str) -> bool:
+    top = module.split(".")[0]
+    return "." in module and ((root / top).is_dir() or (root / f"{top}.py").is_file())
 
 
 def _module_file(root: Path, module: str) -> str | None:
@@ -285,8 +293,10 @@ def lint_steps(bp: Blueprint, root: Path) -> list[StepFinding]:
                     finding.errors.append(f"{where}{path!r} is removed by Task {removed[_normal(path)]}")
             for path in _required(planned, exists):
                 key = _normal(path)
-                if key in created:
-                    finding.notes.append(f"{path} is created by Task {created[key]}")
+                package = key.removesuffix(".py") + "/__init__.py"  # a module may come as a package
+                if key in created or package in created:
+                    maker = created.get(key) or created[package]
+                    finding.notes.append(f"{path} is created by Task {maker}")
                 elif key in removed:
                     finding.errors.append(f"{where}{path!r} is removed by Task {removed[key]}")
                 elif on_disk(path):

@@ -129,15 +129,28 @@ def test_lint_names_the_task_that_creates_a_file(
         + create_step(VALIDATORS, VALIDATORS_CODE)
         + "2. [ ] **Task 1.2: Check**\n"
         f"   - [ ] Run syntax check: `python -m py_compile {VALIDATORS}`\n"
-        f"   - [ ] Apply `lazy-import` to `{VALIDATORS}` with `module=wandb`\n",
+        f"   - [ ] Apply `lazy-import` to `{VALIDATORS}` with `module=wandb`\n"
+        '   - [ ] Run: `python -c "from ocr.utils.polygon_validators import has_enough_points"`\n',
     )
     code, lint = cli(capsys, "lint", plan, "--repo", repo)
     assert code == 0 and lint["data"]["errors"] == [] and lint["data"]["warnings"] == []
     notes = [s.get("notes") for s in lint["data"]["steps"]]
-    assert notes == [None, [f"{VALIDATORS} is created by Task 1.1"], [f"{VALIDATORS} is created by Task 1.1"]]
+    assert notes == [None] + [[f"{VALIDATORS} is created by Task 1.1"]] * 3
     code, doc = cli(capsys, "run", plan, "--repo", repo)
     assert code == 0, doc["message"]
     assert (repo / VALIDATORS).read_text() == VALIDATORS_CODE
+    # A module of the repo's own package that nothing creates: an error; a third-party one: not ours.
+    other = write_plan(
+        repo,
+        '1. [ ] **Task 1.1: Imports**\n   - [ ] Run: `python -c "from ocr.utils.nowhere import f"`\n'
+        '   - [ ] Run: `python -c "from yaml.nowhere import f"`\n',
+        "PLAN-043-imports.md",
+    )
+    code, lint = cli(capsys, "lint", other, "--repo", repo)
+    assert code == ExitCode.INPUT_ERROR
+    assert lint["data"]["errors"] == [
+        f"{other}:17: 'ocr/utils/nowhere.py' does not exist and no earlier step creates it"
+    ]
 
 
 def test_lint_errors_on_a_file_an_earlier_task_removes(
