@@ -141,3 +141,26 @@ def test_removal_without_referrers_passes(demo_repo: RepoFactory, capsys: pytest
     gate = next(g for g in doc["tasks"][0]["gates"] if g["gate"] == "references")
     assert gate["status"] == "passed" and gate["detail"].startswith("nothing refers to it")
     assert not (repo / "scripts/profile_gpu.sh").exists()
+
+
+@pytest.mark.slow
+def test_blocked_archive_puts_removed_folders_back(
+    demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's docs link into a backup folder: the archive is undone, emptied folders and all."""
+    repo = demo_repo()
+    plan = write_plan(
+        repo,
+        "1. [ ] **Task 1.1: Archive the backups**\n"
+        "   - [ ] Archive `.backup/scripts-backup-*/` to `archive/backups.tar.gz` and remove them\n"
+        "   - [ ] Verify nothing refers to `.backup/scripts-backup-*/`\n",
+    )
+    before = snapshot(repo)
+    code, doc = cli(capsys, "run", plan, "--repo", repo)
+    assert code == ExitCode.TASK_FAILED
+    assert doc["tasks"][0]["blocker"] == (
+        "references gate failed on .backup/scripts-backup-*: still referred to by docs/debugging.md:7 (link)"
+    )
+    after = snapshot(repo)
+    assert set(after) == set(before)  # every backup file back, in its recreated folder
+    assert {p for p in after if after[p] != before[p]} == {f"blueprints/{plan.name}"}
