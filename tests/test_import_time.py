@@ -3,8 +3,9 @@
 On fixtures/import-time, whose service imports a module that builds a large
 table at import: making that import lazy cuts the service's import to a small
 fraction (the gate passes, and the rewritten code still works); a task that
-changes nothing keeps it at about 100% (the gate blocks). The effect measured
-is two orders of magnitude, so the verdicts do not hinge on timing noise.
+changes nothing keeps it at about 100% (a 5% target blocks). Both verdicts sit
+more than an order of magnitude from their threshold, so they do not hinge on
+timing noise.
 """
 
 from __future__ import annotations
@@ -71,12 +72,13 @@ def test_lazy_import_meets_the_target(tmp_path: Path, capsys: pytest.CaptureFixt
 
 @pytest.mark.slow
 def test_no_gain_blocks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing changed: about 100% of the time before, far above a 5% target whatever the load."""
     repo = make_demo_repo(tmp_path / "repo", [], fixture=FIXTURE)
-    plan = write_plan(repo, "1. [ ] **Task 1.1: Measure only**\n" + CHECK)
+    plan = write_plan(repo, "1. [ ] **Task 1.1: Measure only**\n" + CHECK.replace("70%", "5%"))
     code, doc = cli(capsys, "run", plan, "--repo", repo)
     assert code == ExitCode.TASK_FAILED
-    assert doc["tasks"][0]["blocker"].startswith("import-time gate failed on app.service (at most 70%): ")
-    assert doc["tasks"][0]["blocker"].endswith("the step asks at most 70%")
+    assert doc["tasks"][0]["blocker"].startswith("import-time gate failed on app.service (at most 5%): ")
+    assert doc["tasks"][0]["blocker"].endswith("the step asks at most 5%")
 
 
 @pytest.mark.parametrize("percent", ["0", "150"])

@@ -4,8 +4,8 @@
 the repo first on ``sys.path``, an environment without credentials), once on
 the repo as it was before the task (its Python files copied to a temporary
 folder, the task's changed files at their old bytes) and once as the task left
-it. Each side is measured several times and its fastest run counts: a slow
-run is noise (another process), a fast one is not. The figure is the module's
+it. Each side is measured several times, the two taking turns, and its
+fastest run counts: a slow run is noise (another process), a fast one is not. The figure is the module's
 own cumulative line in the ``importtime`` report, so the interpreter's start-up
 is not in it.
 """
@@ -61,14 +61,25 @@ def import_microseconds(
     return f"no importtime line for {module}"
 
 
-def fastest(root: Path, module: str, *, python: str, runs: int = RUNS) -> int | str:
-    times: list[int] = []
+def fastest_pair(
+    before: Path, after: Path, module: str, *, python: str, runs: int = RUNS
+) -> tuple[int | str, int | str]:
+    """The fastest of ``runs`` imports on each side, the sides taking turns so that a busy spell
+    of the machine slows both rather than one."""
+    times: dict[Path, list[int]] = {before: [], after: []}
+    failed: dict[Path, str] = {}
     for _ in range(runs):
-        measured = import_microseconds(root, module, python=python)
-        if isinstance(measured, str):
-            return measured
-        times.append(measured)
-    return min(times)
+        for side in (before, after):
+            if side in failed:
+                continue
+            measured = import_microseconds(side, module, python=python)
+            if isinstance(measured, str):
+                failed[side] = measured
+            else:
+                times[side].append(measured)
+    old = failed.get(before) or min(times[before])
+    new = failed.get(after) or min(times[after])
+    return old, new
 
 
 def snapshot_before(files: list[str], before: Callable[[str], bytes | None], into: Path) -> None:
@@ -95,8 +106,7 @@ def check_import_time(
     target = f"{module} (at most {percent}%)"
     with tempfile.TemporaryDirectory(prefix="runner-import-time-") as folder:
         snapshot_before(python_files, before, Path(folder))
-        old = fastest(Path(folder), module, python=python)
-    new = fastest(root, module, python=python)
+        old, new = fastest_pair(Path(folder), root, module, python=python)
     for side, measured in (("before", old), ("after", new)):
         if isinstance(measured, str):
             missing = (
