@@ -17,9 +17,11 @@ from pathlib import Path
 import git
 import pytest
 
+from runner.blueprint.model import parse_blueprint
 from runner.errors import ExitCode
-from runner.execute import TaskExecution, WorkingTree
+from runner.execute import TaskExecution, WorkingTree, apply_steps
 from runner.file_ops import tarball
+from runner.tasks import plan_task
 from tests.conftest import RepoFactory, commit_count, snapshot
 from tests.helpers import cli, write_plan
 
@@ -359,3 +361,26 @@ def test_tarball_is_deterministic(tmp_path: Path) -> None:
     first = tarball(tree, ["b.txt", "a/c.txt"])
     (tmp_path / "b.txt").touch()  # a new mtime changes nothing
     assert tarball(tree, ["a/c.txt", "b.txt"]) == first
+
+
+def test_steps_of_one_task_see_each_other_in_order(tmp_path: Path) -> None:
+    """In memory, in written order: a codemod edits what a Create made, a Merge what a Move made."""
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs/old.yaml").write_bytes(b"a: 1  # kept\n")
+    text = (
+        "# PLAN-050\n\n## Progress Tracker\n- **STATUS:** Not Started\n- **CURRENT STEP:** x\n"
+        "- **LAST COMPLETED TASK:** None\n- **NEXT TASK:** Task 1.1\n\n#### **Phase 1: P**\n"
+        "1. [ ] **Task 1.1: T**\n"
+        + create_step("app/log.py", 'import wandb\n\n\ndef log(x):\n    wandb.log({"x": x})\n')
+        + "   - [ ] Apply `lazy-import` to `app/log.py` with `module=wandb`\n"
+        "   - [ ] Move `configs/old.yaml` to `configs/new.yaml`\n"
+        "   - [ ] Merge into `configs/new.yaml`:\n     ```yaml\n     b: 2\n     ```\n"
+    )
+    bp = parse_blueprint(text.encode(), "PLAN-050.md")
+    execution = apply_steps(plan_task(bp, bp.tasks[0], tmp_path), tmp_path)
+    assert execution.failures == []
+    assert execution.after["app/log.py"] == b'def log(x):\n    import wandb\n    wandb.log({"x": x})\n'
+    assert execution.before["app/log.py"] is None
+    assert execution.after["configs/old.yaml"] is None
+    assert execution.after["configs/new.yaml"] == b"a: 1  # kept\nb: 2\n"
+    assert not (tmp_path / "app").exists()  # nothing on disk until the transaction writes
