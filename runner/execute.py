@@ -16,18 +16,24 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 from codemods.base import Change, Skip
+from codemods.blocks import BlockEdit, Where, WhereKind, insert_block, insert_marked_lines, replace_block
 from codemods.engine import CodemodCall, apply_codemods
 from runner.blueprint.model import Step, encode
 from runner.blueprint.steps import (
     ArchiveFiles,
+    CodeAction,
     CodemodStep,
     ConfigMerge,
     ConfigSet,
     CreateFile,
     Gate,
+    InsertBlock,
+    InsertMarked,
     MoveFile,
+    ReplaceBlock,
 )
 from runner.config_edit import set_value
 from runner.errors import InputError
@@ -43,7 +49,8 @@ from runner.gates.references import check_references
 from runner.gates.syntax import check_syntax
 from runner.gates.undefined import check_undefined
 from runner.gates.yaml_gate import check_yaml
-from runner.tasks import PlannedStep, TaskPlan, is_glob
+from runner.tasks import PlannedStep, TaskPlan, is_glob, is_python_path
+from runner.text_edit import replace_text
 from runner.yaml_merge import merge_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -81,7 +88,8 @@ class TaskExecution:
 
     @property
     def failures(self) -> list[str]:
-        failed = [f"step at line {s.line}: {s.detail}" for s in self.steps if not s.ok]
+        # One line each (a detail may go on with a diff for the JSON report).
+        failed = [f"step at line {s.line}: {s.detail.splitlines()[0]}" for s in self.steps if not s.ok]
         failed += [f"{p}: {reason}" for p, status, reason in self.file_problems if status == "error"]
         return failed
 
@@ -167,6 +175,8 @@ def apply_steps(plan: TaskPlan, root: Path) -> TaskExecution:
                 _config_set(planned.action, step, tree)
             elif isinstance(planned.action, ConfigMerge):
                 _config_merge(planned.action, step, tree)
+            elif isinstance(planned.action, ReplaceBlock | InsertBlock | InsertMarked):
+                execution.steps.append(_apply_code_step(planned, planned.action, tree))
             elif isinstance(planned.action, CreateFile | MoveFile | ArchiveFiles):
                 _file_step(planned.action, step, tree)
         except InputError as err:
@@ -268,7 +278,10 @@ def _config_merge(action: ConfigMerge, step: Step, tree: WorkingTree) -> None:
 
 def _file_step(action: CreateFile | MoveFile | ArchiveFiles, step: Step, tree: WorkingTree) -> None:
     if isinstance(action, CreateFile):
-        edits = create_file(tree, action.path, encode(step.blocks[0].text))
+        text = step.blocks[0].text  # the block's lines; a file ends with a line break
+        edits = create_file(
+            tree, action.path, encode(text + "\n" if text and not text.endswith("\n") else text)
+        )
     elif isinstance(action, MoveFile):
         edits = move_file(tree, action.old, action.new)
     else:
@@ -280,6 +293,59 @@ def _file_step(action: CreateFile | MoveFile | ArchiveFiles, step: Step, tree: W
     tree.execution.steps.append(
         StepOutcome(step.line, step.text, "file", detail or "already applied", len(edits))
     )
+
+
+_PLACE_KINDS: dict[str, WhereKind] = {kind: kind for kind in get_args(WhereKind)}
+_CODE_STEP_NAMES = {
+    ReplaceBlock: "replace-block",
+    InsertBlock: "insert-block",
+    InsertMarked: "insert-marked-lines",
+}
+
+
+def _code_edit(action: CodeAction, data: bytes) -> BlockEdit:
+    if isinstance(action, ReplaceBlock):
+        find, replacement = (b.text for b in action.blocks)
+        if not is_python_path(action.file):
+            return _text_edit(data, find, replacement, action.every)
+        return replace_block(
+            data, find, replacement, scope=action.scope, every=action.every, line_hint=action.line_hint
+        )
+    if isinstance(action, InsertBlock):
+        where = Where(_PLACE_KINDS[action.place], action.target)
+        return insert_block(data, action.blocks[0].text, where=where, line_hint=action.line_hint)
+    return insert_marked_lines(
+        data, action.blocks[0].text, action.marker, scope=action.scope, line_hint=action.line_hint
+    )
+
+
+def _text_edit(data: bytes, find: str, replacement: str, every: bool) -> BlockEdit:
+    """'Replace in' a file that is not Python: whole lines, exactly (runner.text_edit)."""
+    edit = replace_text(data, find, replacement, every=every)
+    first, _, diff = edit.detail.partition("\n")
+    if edit.status == "applied":
+        lines = ", ".join(map(str, edit.lines))
+        return BlockEdit("applied", edit.after, f"replaced the lines at line {lines}", tuple(edit.lines))
+    return BlockEdit(edit.status, data, first + (f"\n{diff}" if diff else ""), tuple(edit.lines))
+
+
+def _apply_code_step(planned: PlannedStep, action: CodeAction, tree: WorkingTree) -> StepOutcome:
+    relative = planned.files[0]
+    step = planned.step
+    execution = tree.execution
+    data = tree.read(relative)
+    if data is None:
+        return StepOutcome(step.line, step.text, "code", f"{relative} does not exist", ok=False)
+    edit = _code_edit(action, data)
+    detail = f"{relative}: {edit.message}"
+    if edit.closest is not None:
+        detail += f"\n{edit.closest.diff}"
+    if edit.status == "applied":
+        tree.write(relative, edit.source)
+        name = _CODE_STEP_NAMES[type(action)]
+        execution.changes += [(relative, Change(name, line, edit.message)) for line in edit.lines[:1]]
+        return StepOutcome(step.line, step.text, "code", detail, max(1, len(edit.lines)))
+    return StepOutcome(step.line, step.text, "code", detail, 0, ok=edit.status == "already-applied")
 
 
 def _pattern_scope(gate: Gate, plan: TaskPlan, execution: TaskExecution, tracked_py: list[str]) -> list[str]:

@@ -107,6 +107,7 @@ class Transaction:
                 path.unlink(missing_ok=True)
             else:
                 atomic_write(path, data)
+        checkpoint("after-writes")
 
     def git_will_write(self, paths: Iterable[Path]) -> None:
         """Journal the pre-images of files git itself is about to change (a revert)."""

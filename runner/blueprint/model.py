@@ -25,7 +25,8 @@ TRACKER_KEYS = ("STATUS", "CURRENT STEP", "LAST COMPLETED TASK", "NEXT TASK", "B
 REQUIRED_TRACKER_KEYS = TRACKER_KEYS[:4]
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")  # indented: a block under a list item
+# Any indentation: a fence indented under a `- [ ]` step belongs to that step.
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _RULE = re.compile(r"^ {0,3}(-{3,}|\*{3,}|_{3,})\s*$")
 _PHASE = re.compile(r"^Phase\s+([\w.-]+)\s*:\s*(.+)$", re.IGNORECASE)
 _TASK = re.compile(
@@ -71,16 +72,21 @@ class Checkbox:
 
 @dataclass(frozen=True)
 class CodeBlock:
-    """A fenced code block under a step: its info string, its text (dedented to the fence), its line."""
+    """A fenced code block indented under a step: what a code-block step edits with."""
 
-    info: str  # the word after the opening fence ("python", "yaml", or "")
-    text: str  # the lines between the fences, each with its own line ending
     line: int  # the opening fence's line
+    last_line: int  # the closing fence's line
+    info: str  # the info string: "python", "yaml", ""
+    text: str  # the content, the fence's indentation removed from each line
 
 
 @dataclass(frozen=True)
 class Step(Checkbox):
     blocks: tuple[CodeBlock, ...] = ()
+
+    @property
+    def last_line(self) -> int:
+        return self.blocks[-1].last_line if self.blocks else self.line
 
 
 @dataclass(frozen=True)
@@ -241,6 +247,7 @@ class _Parser:
         self.path = path
         self.source = source
         self.lines = split_lines(source)
+        self.fences: dict[int, int] = {}  # opening fence line -> closing fence line
 
     def fail(self, message: str, line: int | None) -> BlueprintError:
         return BlueprintError(message, path=self.path, line=line)
@@ -288,12 +295,15 @@ class _Parser:
             if fence is not None:
                 in_fence.add(line.number)
                 # A closing fence: the same character, at least as long, nothing after it.
-                closes = match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence)
+                closes = (
+                    match and match.group("fence")[0] == fence[0] and len(match.group("fence")) >= len(fence)
+                )
                 if closes and not line.text.strip().lstrip(fence[0]):
                     fence = None
+                    self.fences[fence_line] = line.number
                 continue
             if match:
-                fence, fence_line = match.group(1), line.number
+                fence, fence_line = match.group("fence"), line.number
                 in_fence.add(line.number)
                 continue
             heading = _HEADING.match(line.text)
@@ -394,7 +404,7 @@ class _Parser:
                     title=task_match.group("title").strip(),
                     phase=phase,
                     steps=tuple(steps),
-                    last_line=steps[-1].line,
+                    last_line=steps[-1].last_line,
                 )
             )
 
@@ -404,8 +414,9 @@ class _Parser:
         steps: list[Step] = []
         while index < len(self.lines):
             line = self.lines[index]
-            if steps and line.number in in_fence and line.text[:1].isspace():
-                block, index = self._code_block(index)
+            fence = _FENCE.match(line.text) if line.number in self.fences else None
+            if fence and steps and fence.group("indent"):
+                block, index = self._code_block(index, fence)
                 steps[-1] = replace(steps[-1], blocks=(*steps[-1].blocks, block))
                 continue
             if line.number in in_fence or line.number in heading_at or _TASKISH.match(line.text):
@@ -427,25 +438,18 @@ class _Parser:
             index += 1
         return steps, index
 
-    def _code_block(self, index: int) -> tuple[CodeBlock, int]:
-        """The fenced block opening at ``self.lines[index]``, and the index after its closing fence."""
+    def _code_block(self, index: int, fence: re.Match[str]) -> tuple[CodeBlock, int]:
+        """The fenced block opening at ``self.lines[index]`` and the index after its closing fence."""
         opener = self.lines[index]
-        indent = len(opener.text) - len(opener.text.lstrip())
-        match = _FENCE.match(opener.text[indent:])
-        assert match is not None  # the scan marked this line as a fence
-        fence = match.group(1)
-        info = opener.text[indent + len(fence) :].strip().split(" ")[0]
-        body: list[str] = []
-        index += 1
-        while index < len(self.lines):
-            line = self.lines[index]
-            index += 1
-            stripped = line.text.lstrip()
-            if stripped.startswith(fence) and not stripped.strip().lstrip(fence[0]):
-                break
-            margin = len(line.text) - len(stripped)
-            body.append(line.text[min(indent, margin) :] + line.ending.decode("ascii"))
-        return CodeBlock(info, "".join(body), opener.number), index
+        closer = self.fences[opener.number]
+        width = len(fence.group("indent"))
+        content: list[str] = []
+        for line in self.lines[opener.number : closer - 1]:
+            # CommonMark: up to the fence's indentation is removed from each content line.
+            text = line.text
+            content.append(text[min(width, len(text) - len(text.lstrip(" "))) :])
+        block = CodeBlock(opener.number, closer, fence.group("info").strip(), "\n".join(content))
+        return block, closer  # ``closer`` (1-based) is the index of the line after it
 
     def _byte_offset(self, line: Line, char_index: int) -> int:
         """The byte offset in the file of character ``char_index`` of ``line.text``."""
