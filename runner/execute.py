@@ -1,15 +1,19 @@
 """Executing one task's mechanical steps and gates, in memory first.
 
-:func:`apply_steps` computes every file's new bytes (codemods, then config
-edits) without touching the disk; each file is read once, and all codemod steps
-of the task that cover a file work on one parse of it. :func:`run_gates` checks
-the result; only the import gate needs the files on disk, so it runs last.
+:func:`apply_steps` computes every file's new bytes (codemods, config edits,
+file steps, in the order the steps are written) without touching the disk; each
+file is read once, and consecutive codemod steps that cover a file work on one
+parse of it. :func:`run_gates` checks the result; only the import gate needs the
+files on disk, so it runs last.
 """
 
 from __future__ import annotations
 
+import glob
+import os
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import get_args
@@ -17,26 +21,37 @@ from typing import get_args
 from codemods.base import Change, Skip
 from codemods.blocks import BlockEdit, Where, WhereKind, insert_block, insert_marked_lines, replace_block
 from codemods.engine import CodemodCall, apply_codemods
+from runner.blueprint.model import Step, encode
 from runner.blueprint.steps import (
+    ArchiveFiles,
     CodeAction,
     CodemodStep,
+    ConfigMerge,
     ConfigSet,
+    CreateFile,
     Gate,
     InsertBlock,
     InsertMarked,
+    MoveFile,
     ReplaceBlock,
 )
 from runner.config_edit import set_value
 from runner.errors import InputError
 from runner.faults import checkpoint
+from runner.file_ops import NEW_FILE_MODE, FileEdit, archive_files, create_file, move_file
+from runner.fsutil import resolve_inside
 from runner.gates import GateResult
+from runner.gates.config_refs import check_config_references, config_root
+from runner.gates.import_time import check_import_time
 from runner.gates.imports import ImportOutcome, import_modules, judge_import, module_for
 from runner.gates.patterns import check_absent, check_present
+from runner.gates.references import check_references
 from runner.gates.syntax import check_syntax
 from runner.gates.undefined import check_undefined
 from runner.gates.yaml_gate import check_yaml
-from runner.tasks import PlannedStep, TaskPlan, is_python_path
+from runner.tasks import PlannedStep, TaskPlan, is_glob, is_python_path
 from runner.text_edit import replace_text
+from runner.yaml_merge import merge_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -53,15 +68,20 @@ class StepOutcome:
 
 @dataclass
 class TaskExecution:
-    """What a task's steps did: new file contents and the record of why."""
+    """What a task's steps did: new file contents and the record of why.
 
-    before: dict[str, bytes] = field(default_factory=dict)
-    after: dict[str, bytes] = field(default_factory=dict)
+    ``before``/``after`` map repo-relative paths to bytes, None where the file
+    does not exist (created or removed by a file step).
+    """
+
+    before: dict[str, bytes | None] = field(default_factory=dict)
+    after: dict[str, bytes | None] = field(default_factory=dict)
+    modes: dict[str, int] = field(default_factory=dict)  # files a step creates
     changes: list[tuple[str, Change]] = field(default_factory=list)
     skips: list[tuple[str, Skip]] = field(default_factory=list)
     file_problems: list[tuple[str, str, str]] = field(default_factory=list)  # path, status, reason
     steps: list[StepOutcome] = field(default_factory=list)
-    config_changes: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    edits: list[FileEdit] = field(default_factory=list)  # config and file edits, for the report
 
     def changed_files(self) -> list[str]:
         return [p for p, data in self.after.items() if data != self.before[p]]
@@ -74,28 +94,124 @@ class TaskExecution:
         return failed
 
 
-def _read(root: Path, relative: str, execution: TaskExecution) -> bytes:
-    if relative not in execution.after:
-        data = (root / relative).read_bytes()
-        execution.before[relative] = data
-        execution.after[relative] = data
-    return execution.after[relative]
+class WorkingTree:
+    """The repo as the task's steps see it: their writes over the disk (a :class:`file_ops.Tree`)."""
+
+    def __init__(self, root: Path, execution: TaskExecution) -> None:
+        self.root = root
+        self.execution = execution
+
+    def read(self, relative: str) -> bytes | None:
+        if relative not in self.execution.after:
+            path = self.root / relative
+            data = path.read_bytes() if path.is_file() and not path.is_symlink() else None
+            self.execution.before[relative] = data
+            self.execution.after[relative] = data
+        return self.execution.after[relative]
+
+    def mode(self, relative: str) -> int:
+        if relative in self.execution.modes:
+            return self.execution.modes[relative]
+        try:
+            return (self.root / relative).stat().st_mode & 0o7777
+        except FileNotFoundError:
+            return NEW_FILE_MODE
+
+    def write(self, relative: str, data: bytes | None, mode: int | None = None) -> None:
+        self.read(relative)
+        self.execution.after[relative] = data
+        if mode is not None:
+            self.execution.modes[relative] = mode
+
+    def files_under(self, relative: str) -> list[str]:
+        prefix = relative.rstrip("/") + "/"
+        folder = self.root / relative
+        found: set[str] = set()
+        if folder.is_dir() and not folder.is_symlink():
+            for dirpath, dirnames, filenames in os.walk(folder):
+                for name in [*dirnames, *filenames]:
+                    if os.path.islink(os.path.join(dirpath, name)):
+                        link = Path(dirpath, name).relative_to(self.root).as_posix()
+                        raise InputError(
+                            "is a symbolic link; file steps move and archive files only", path=link
+                        )
+                found.update(Path(dirpath, n).relative_to(self.root).as_posix() for n in filenames)
+        found.update(p for p in self.execution.after if p.startswith(prefix))
+        return sorted(p for p in found if self.read(p) is not None)
+
+    def glob(self, pattern: str) -> list[str]:
+        matches = {
+            resolve_inside(self.root, Path(m).relative_to(self.root).as_posix()).relative_to(self.root)
+            for m in glob.glob(str(self.root / pattern))
+        }
+        created = {Path(p) for p, data in self.execution.after.items() if data is not None}
+        matches |= {p for p in created if p.match(pattern.rstrip("/"))}
+        return sorted(p.as_posix() for p in matches)
+
+    def exists(self, relative: str) -> bool:
+        return self.read(relative) is not None or bool(self.files_under(relative))
 
 
 def apply_steps(plan: TaskPlan, root: Path) -> TaskExecution:
-    execution = TaskExecution()
-    codemod_steps = [s for s in plan.steps if isinstance(s.action, CodemodStep)]
+    """Every step's edits, in the order the steps are written, in memory.
 
-    # All codemod calls per file, in step order: one read, one parse per file.
+    Consecutive codemod steps share one parse per file; a step that needs a
+    file which neither the disk nor an earlier step of the task provides fails
+    with its line.
+    """
+    execution = TaskExecution()
+    tree = WorkingTree(root, execution)
+    codemods: list[PlannedStep] = []
+    for planned in plan.steps:
+        if isinstance(planned.action, CodemodStep):
+            codemods.append(planned)
+            continue
+        _apply_codemods(codemods, tree)
+        codemods = []
+        step = planned.step
+        try:
+            if isinstance(planned.action, ConfigSet):
+                _require(planned, tree)
+                _config_set(planned.action, step, tree)
+            elif isinstance(planned.action, ConfigMerge):
+                _config_merge(planned.action, step, tree)
+            elif isinstance(planned.action, ReplaceBlock | InsertBlock | InsertMarked):
+                execution.steps.append(_apply_code_step(planned, planned.action, tree))
+            elif isinstance(planned.action, CreateFile | MoveFile | ArchiveFiles):
+                _file_step(planned.action, step, tree)
+        except InputError as err:
+            execution.steps.append(StepOutcome(step.line, step.text, planned.kind, err.one_line(), ok=False))
+    _apply_codemods(codemods, tree)
+    return execution
+
+
+def _require(planned: PlannedStep, tree: WorkingTree) -> None:
+    """The paths the step needed that were missing when planned must exist by now."""
+    for path in planned.missing:
+        if not (tree.glob(path) if is_glob(path) else tree.exists(path)):
+            raise InputError("does not exist (no earlier step created it)", path=path)
+
+
+def _apply_codemods(steps: list[PlannedStep], tree: WorkingTree) -> None:
+    """A run of codemod steps: all their calls per file, in step order, on one parse."""
+    execution = tree.execution
     calls_by_file: dict[str, list[CodemodCall]] = defaultdict(list)
-    for planned in codemod_steps:
+    files_by_step: dict[int, list[str]] = {}
+    for planned in steps:
         assert planned.call is not None
-        for relative in planned.files:
+        files = list(planned.files)
+        for path in planned.missing:  # created by an earlier step of this task
+            files += [f for f in tree.glob(path) if f.endswith(".py")] if is_glob(path) else [path]
+        files_by_step[planned.step.line] = files
+        for relative in files:
             if planned.call not in calls_by_file[relative]:
                 calls_by_file[relative].append(planned.call)
     per_codemod_file: dict[tuple[str, str], int] = defaultdict(int)
     for relative, calls in calls_by_file.items():
-        outcome = apply_codemods(_read(root, relative, execution), calls, relative)
+        source = tree.read(relative)
+        if source is None:
+            continue  # the step reports it missing below
+        outcome = apply_codemods(source, calls, relative)
         execution.after[relative] = outcome.after
         execution.changes += [(relative, c) for c in outcome.changes]
         execution.skips += [(relative, s) for s in outcome.skips]
@@ -105,52 +221,78 @@ def apply_steps(plan: TaskPlan, root: Path) -> TaskExecution:
             for change in outcome.changes:
                 per_codemod_file[(change.codemod, relative)] += 1
 
-    for planned in plan.steps:
+    for planned in steps:
         action = planned.action
-        if isinstance(action, (ReplaceBlock, InsertBlock, InsertMarked)):
-            execution.steps.append(_apply_code_step(planned, action, root, execution))
-        elif isinstance(action, CodemodStep):
-            count = sum(per_codemod_file[(action.name, f)] for f in planned.files)
-            outcome_step = StepOutcome(
-                planned.step.line,
-                planned.step.text,
-                "codemod",
-                f"{action.name}: {count} change(s)",
-                count,
-            )
-            if action.expect is not None and count != action.expect:
-                outcome_step.ok = False
-                outcome_step.detail = (
-                    f"{action.name} made {count} change(s), the step expects {action.expect}"
-                )
-            execution.steps.append(outcome_step)
-        elif isinstance(action, ConfigSet):
-            relative = Path(action.file).as_posix()
-            relative = (root / relative).resolve().relative_to(root).as_posix()
-            try:
-                new, config_change = set_value(
-                    _read(root, relative, execution), action.key, action.value, relative
-                )
-            except InputError as err:
-                execution.steps.append(
-                    StepOutcome(planned.step.line, planned.step.text, "config", err.one_line(), ok=False)
-                )
-                continue
-            execution.after[relative] = new
-            detail = (
-                f"{relative}: {action.key} already {action.value}"
-                if not config_change.changed
-                else f"{relative}:{config_change.line}: {action.key}: "
-                f"{config_change.before} -> {action.value}"
-            )
-            if config_change.changed:
-                execution.config_changes.append((relative, action.key, config_change.before, action.value))
-            execution.steps.append(
-                StepOutcome(
-                    planned.step.line, planned.step.text, "config", detail, int(config_change.changed)
-                )
-            )
-    return execution
+        assert isinstance(action, CodemodStep)
+        files = files_by_step[planned.step.line]
+        absent = [f for f in files if tree.read(f) is None] + [
+            p for p in planned.missing if is_glob(p) and not tree.glob(p)
+        ]
+        count = sum(per_codemod_file[(action.name, f)] for f in files)
+        outcome_step = StepOutcome(
+            planned.step.line, planned.step.text, "codemod", f"{action.name}: {count} change(s)", count
+        )
+        if absent:
+            outcome_step.ok = False
+            outcome_step.detail = f"{', '.join(absent)}: does not exist (no earlier step created it)"
+        elif action.expect is not None and count != action.expect:
+            outcome_step.ok = False
+            outcome_step.detail = f"{action.name} made {count} change(s), the step expects {action.expect}"
+        execution.steps.append(outcome_step)
+
+
+def _config_set(action: ConfigSet, step: Step, tree: WorkingTree) -> None:
+    execution = tree.execution
+    relative = (tree.root / action.file).resolve().relative_to(tree.root.resolve()).as_posix()
+    source = tree.read(relative)
+    if source is None:
+        raise InputError("does not exist", path=relative)
+    new, config_change = set_value(source, action.key, action.value, relative)
+    tree.write(relative, new)
+    detail = (
+        f"{relative}: {action.key} already {action.value}"
+        if not config_change.changed
+        else f"{relative}:{config_change.line}: {action.key}: {config_change.before} -> {action.value}"
+    )
+    if config_change.changed:
+        description = f"set {action.key}: {config_change.before} -> {action.value}"
+        execution.edits.append(FileEdit(relative, description, "config", config_change.line))
+    execution.steps.append(StepOutcome(step.line, step.text, "config", detail, int(config_change.changed)))
+
+
+def _config_merge(action: ConfigMerge, step: Step, tree: WorkingTree) -> None:
+    relative = (tree.root / action.file).resolve().relative_to(tree.root.resolve()).as_posix()
+    source = tree.read(relative)
+    if source is None:
+        raise InputError("does not exist", path=relative)
+    block = step.blocks[0]
+    new, edits = merge_yaml(source, block.text, relative, block_line=block.line)
+    tree.write(relative, new)
+    for edit in edits:
+        tree.execution.edits.append(FileEdit(relative, edit.describe(), "config", edit.line))
+    shown = "; ".join(f"{relative}:{e.line}: {e.describe()}" for e in edits)
+    tree.execution.steps.append(
+        StepOutcome(step.line, step.text, "config", shown or f"{relative}: already set", len(edits))
+    )
+
+
+def _file_step(action: CreateFile | MoveFile | ArchiveFiles, step: Step, tree: WorkingTree) -> None:
+    if isinstance(action, CreateFile):
+        text = step.blocks[0].text  # the block's lines; a file ends with a line break
+        edits = create_file(
+            tree, action.path, encode(text + "\n" if text and not text.endswith("\n") else text)
+        )
+    elif isinstance(action, MoveFile):
+        edits = move_file(tree, action.old, action.new)
+    else:
+        edits = archive_files(tree, action.paths, action.archive)
+    tree.execution.edits += edits
+    detail = "; ".join(f"{e.file}: {e.description}" for e in edits[:3]) + (
+        f" (and {len(edits) - 3} more)" if len(edits) > 3 else ""
+    )
+    tree.execution.steps.append(
+        StepOutcome(step.line, step.text, "file", detail or "already applied", len(edits))
+    )
 
 
 _PLACE_KINDS: dict[str, WhereKind] = {kind: kind for kind in get_args(WhereKind)}
@@ -187,19 +329,19 @@ def _text_edit(data: bytes, find: str, replacement: str, every: bool) -> BlockEd
     return BlockEdit(edit.status, data, first + (f"\n{diff}" if diff else ""), tuple(edit.lines))
 
 
-def _apply_code_step(
-    planned: PlannedStep, action: CodeAction, root: Path, execution: TaskExecution
-) -> StepOutcome:
+def _apply_code_step(planned: PlannedStep, action: CodeAction, tree: WorkingTree) -> StepOutcome:
     relative = planned.files[0]
     step = planned.step
-    if relative not in execution.after and not (root / relative).is_file():
+    execution = tree.execution
+    data = tree.read(relative)
+    if data is None:
         return StepOutcome(step.line, step.text, "code", f"{relative} does not exist", ok=False)
-    edit = _code_edit(action, _read(root, relative, execution))
+    edit = _code_edit(action, data)
     detail = f"{relative}: {edit.message}"
     if edit.closest is not None:
         detail += f"\n{edit.closest.diff}"
     if edit.status == "applied":
-        execution.after[relative] = edit.source
+        tree.write(relative, edit.source)
         name = _CODE_STEP_NAMES[type(action)]
         execution.changes += [(relative, Change(name, line, edit.message)) for line in edit.lines[:1]]
         return StepOutcome(step.line, step.text, "code", detail, max(1, len(edit.lines)))
@@ -223,22 +365,29 @@ def run_gates(
     python: str = sys.executable,
     import_cache: dict[tuple[str, ...], ImportOutcome] | None = None,
     code_state: str = "",
+    tracked: list[str] | None = None,
 ) -> list[GateResult]:
     """Explicit gate steps on their targets, then the automatic gates on changed files.
 
     With ``on_disk`` False (a dry run) the import gate, which must import the
     files from disk, is reported as not run. Importing torch costs seconds, so
     import results are reused from ``import_cache`` while ``code_state`` (a
-    fingerprint of the repo's Python files) is the same.
+    fingerprint of the repo's Python files) is the same. ``tracked``: the
+    repo's files the references gate reads (default: ``tracked_py``), to which
+    files the task creates are added.
     """
     results: list[GateResult] = []
 
+    tree = WorkingTree(root, execution)
+
     def content(relative: str) -> bytes:
-        if relative in execution.after:
-            return execution.after[relative]
-        return (root / relative).read_bytes()
+        data = tree.read(relative)
+        if data is None:
+            raise InputError("does not exist (no earlier step created it)", path=relative)
+        return data
 
     import_requests: list[tuple[str, tuple[str, ...]]] = []
+    timing_requests: list[Gate] = []
 
     def imports(module: str, names: tuple[str, ...]) -> None:
         if (module, names) not in import_requests:
@@ -248,21 +397,31 @@ def run_gates(
         gate = planned.action
         if not isinstance(gate, Gate):
             continue
-        if gate.gate == "syntax":
-            results += [check_syntax(content(f), f) for f in gate.files]
-        elif gate.gate == "yaml":
-            results += [check_yaml(content(f), f) for f in gate.files]
-        elif gate.gate == "imports":
-            imports(gate.module, gate.names)
-        elif gate.gate == "pattern-absent":
-            for f in _pattern_scope(gate, plan, execution, tracked_py):
-                results.append(check_absent(content(f), f, gate.outer, gate.inner))
-        elif gate.gate == "pattern-present":
-            results += [check_present(content(f), f, gate.outer) for f in gate.files]
-
+        try:
+            if gate.gate == "references":
+                results += _references(gate, execution, tree, tracked_py if tracked is None else tracked)
+                continue
+            if gate.gate == "import-time":
+                timing_requests.append(gate)
+                continue
+            if gate.gate == "config-references":
+                root_dir = gate.files[0].rstrip("/")
+                if not tree.files_under(root_dir):
+                    raise InputError("is not a folder of configs (no file under it)", path=root_dir)
+                results += check_config_references(root_dir, tree.files_under(root_dir), tree.read)
+                continue
+            results += _explicit_gate(gate, planned, plan, execution, tree, content, tracked_py, imports)
+        except InputError as err:
+            line = planned.step.line
+            results.append(
+                GateResult(gate.gate, err.path or "", "failed", f"step at line {line}: {err.message}")
+            )
     checkpoint("during-gates")
+    changed_configs: dict[str, list[str]] = defaultdict(list)  # config root -> changed YAML under it
     for relative in execution.changed_files():
         after = execution.after[relative]
+        if after is None:
+            continue  # removed; the references gate says whether anything still needs it
         if relative.endswith(".py"):
             results.append(check_syntax(after, relative))
             results.append(check_undefined(execution.before[relative], after, relative))
@@ -271,8 +430,67 @@ def run_gates(
                 imports(module, ())
         elif relative.endswith(YAML_SUFFIXES):
             results.append(check_yaml(after, relative))
+            if (configs := config_root(relative)) is not None:
+                changed_configs[configs].append(relative)
+    for configs, changed in changed_configs.items():
+        results += check_config_references(configs, tree.files_under(configs), tree.read, changed)
     results += _import_gates(root, import_requests, on_disk, python, import_cache, code_state)
+    for gate in timing_requests:
+        if not on_disk:
+            results.append(GateResult("import-time", gate.module, "warning", "not run in a dry run"))
+            continue
+        python_files = sorted({*tracked_py, *(p for p in execution.before if p.endswith(".py"))})
+        results.append(
+            check_import_time(
+                root, gate.module, gate.percent, python_files, _before(root, execution), python=python
+            )
+        )
     return list(dict.fromkeys(results))  # an explicit gate may repeat an automatic one
+
+
+def _references(
+    gate: Gate, execution: TaskExecution, tree: WorkingTree, tracked: list[str]
+) -> list[GateResult]:
+    """The repo after the task (its new files in, its removed ones out) must not name ``gate.files``."""
+    files = [*tracked, *(p for p, data in execution.after.items() if data is not None and p not in tracked)]
+    return check_references(sorted(f for f in files if tree.read(f) is not None), tree.read, list(gate.files))
+
+
+def _explicit_gate(
+    gate: Gate,
+    planned: PlannedStep,
+    plan: TaskPlan,
+    execution: TaskExecution,
+    tree: WorkingTree,
+    content: Callable[[str], bytes],
+    tracked_py: list[str],
+    imports: Callable[[str, tuple[str, ...]], None],
+) -> list[GateResult]:
+    if gate.gate == "syntax":
+        return [check_syntax(content(f), f) for f in gate.files]
+    if gate.gate == "yaml":
+        return [check_yaml(content(f), f) for f in gate.files]
+    if gate.gate == "imports":
+        imports(gate.module, gate.names)
+        return []
+    if gate.gate == "pattern-absent":
+        scope = _pattern_scope(gate, plan, execution, tracked_py)
+        return [check_absent(content(f), f, gate.outer, gate.inner) for f in scope]
+    if gate.gate == "pattern-present":
+        return [check_present(content(f), f, gate.outer) for f in gate.files]
+    return []
+
+
+def _before(root: Path, execution: TaskExecution) -> Callable[[str], bytes | None]:
+    """A file's bytes before the task: its pre-image if the task changed it, else the disk's."""
+
+    def read(relative: str) -> bytes | None:
+        if relative in execution.before:
+            return execution.before[relative]
+        path = root / relative
+        return path.read_bytes() if path.is_file() else None
+
+    return read
 
 
 def _import_gates(

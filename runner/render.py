@@ -23,6 +23,9 @@ def _task(task: TaskReport, out: Console) -> None:
             f"  changed {esc(change.file)}:{change.change.line} "
             f"({esc(change.change.codemod)}): {esc(change.change.description)}"
         )
+    for edit in task.edits:
+        where = f"{edit.file}:{edit.line}" if edit.line else edit.file
+        out.print(f"  changed {esc(where)} ({edit.kind}): {esc(edit.description)}")
     for skip in task.skips:
         out.print(
             f"  [yellow]skipped[/yellow] {esc(skip.file)}:{skip.skip.line} "
@@ -65,6 +68,10 @@ def _data(data: CommandData, out: Console, err: Console) -> None:
             out.print(
                 f"  {entry['task']:>6} line {entry['line']:>4}  {entry['kind']:<8} {esc(entry['text'])}"
             )
+            for note in entry.get("notes", []):
+                out.print(f"{'':>22}{esc(note)}")
+        for warning in data.get("warnings", []):
+            err.print(f"[yellow]warning:[/yellow] {esc(warning)}")
         for error in data["errors"]:
             err.print(f"[red]error:[/red] {esc(error)}")
     elif "codemods" in data:  # codemod list

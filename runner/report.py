@@ -11,6 +11,7 @@ from typing import Literal, TypedDict, final
 from codemods.base import Change, Skip
 from runner.blueprint.edit import TaskState
 from runner.errors import ExitCode
+from runner.file_ops import FileEdit
 from runner.gates import GateResult
 
 SCHEMA_VERSION = 1
@@ -74,6 +75,7 @@ class TaskReport:
     outcome: Outcome
     files_changed: list[str] = field(default_factory=list)
     changes: list[FileChange] = field(default_factory=list)
+    edits: list[FileEdit] = field(default_factory=list)  # config and file steps' edits
     skips: list[FileSkip] = field(default_factory=list)
     file_problems: list[FileProblem] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
@@ -89,10 +91,10 @@ class TaskReport:
     def execution_report(self) -> str:
         """Part 1 of the master prompt's two-part response."""
         parts = [f"Task {self.id} ({self.title}): {self.outcome}."]
-        if self.changes:
+        if self.changes or self.edits:
             by_file: dict[str, int] = {}
-            for change in self.changes:
-                by_file[change.file] = by_file.get(change.file, 0) + 1
+            for file in [c.file for c in self.changes] + [e.file for e in self.edits]:
+                by_file[file] = by_file.get(file, 0) + 1
             parts.append(
                 "Changed " + ", ".join(f"{f} ({n} change{'s' * (n != 1)})" for f, n in by_file.items()) + "."
             )
@@ -119,6 +121,19 @@ class TaskReport:
         where = f" Committed as {self.commit[:12]}." if self.commit else ""
         return f"Progress Tracker updated ({fields}).{where}"
 
+    @staticmethod
+    def _change_json(c: FileChange) -> JSONValue:
+        return {
+            "file": c.file,
+            "codemod": c.change.codemod,
+            "line": c.change.line,
+            "description": c.change.description,
+        }
+
+    @staticmethod
+    def _edit_json(edit: FileEdit) -> JSONValue:
+        return {"file": edit.file, "kind": edit.kind, "line": edit.line, "description": edit.description}
+
     def to_json(self) -> JSONObject:
         manual: JSONValue = None
         if self.manual_step is not None:
@@ -130,13 +145,8 @@ class TaskReport:
             "outcome": self.outcome,
             "files_changed": list[JSONValue](self.files_changed),
             "changes": [
-                {
-                    "file": c.file,
-                    "codemod": c.change.codemod,
-                    "line": c.change.line,
-                    "description": c.change.description,
-                }
-                for c in self.changes
+                *(self._change_json(c) for c in self.changes),
+                *(self._edit_json(e) for e in self.edits),
             ],
             "skips": [
                 {"file": s.file, "codemod": s.skip.codemod, "line": s.skip.line, "reason": s.skip.reason}
@@ -213,12 +223,15 @@ class _LintStepBase(TypedDict):
 
 class LintStep(_LintStepBase, total=False):
     files: list[str]  # only for a step that classified
+    notes: list[str]  # "PATH is created by Task X"
+    warnings: list[str]  # a manual step may create a path this step needs
 
 
 @final
 class LintData(TypedDict):
     steps: list[LintStep]
     errors: list[str]
+    warnings: list[str]
 
 
 OptionValue = str | int | float | bool | None

@@ -43,11 +43,12 @@ def match_fallback(bp: Blueprint, task: Task) -> str | None:
     return (generic[-1] if generic else bp.fallbacks[-1][1]).replace("**", "")
 
 
-def unified_diff(path: str, before: bytes, after: bytes) -> str:
+def unified_diff(path: str, before: bytes | None, after: bytes | None) -> str:
+    """None: the file does not exist on that side (created or removed by a file step)."""
     return "".join(
         difflib.unified_diff(
-            before.decode("utf-8", "replace").splitlines(keepends=True),
-            after.decode("utf-8", "replace").splitlines(keepends=True),
+            (before or b"").decode("utf-8", "replace").splitlines(keepends=True),
+            (after or b"").decode("utf-8", "replace").splitlines(keepends=True),
             f"a/{path}",
             f"b/{path}",
         )
@@ -61,12 +62,8 @@ def _file_summaries(execution: TaskExecution) -> list[dict[str, str]]:
         for file, change in execution.changes:
             if file == path:
                 counts[change.codemod] = counts.get(change.codemod, 0) + 1
-        for file, key, before, value in execution.config_changes:
-            if file == path:
-                counts[f"set {key}: {before} -> {value}"] = 1
-        text = ", ".join(
-            f"{name} ({n})" if not name.startswith("set ") else name for name, n in counts.items()
-        )
+        edits = [e.description for e in execution.edits if e.file == path]
+        text = ", ".join([*(f"{name} ({n})" for name, n in counts.items()), *edits])
         summaries.append({"path": path, "summary": text or "changed"})
     return summaries
 
@@ -81,6 +78,7 @@ def task_report(plan: TaskPlan, outcome: Outcome, execution: TaskExecution | Non
     if execution is not None:
         report.files_changed = execution.changed_files()
         report.changes = [FileChange(f, c) for f, c in execution.changes]
+        report.edits = list(execution.edits)
         report.skips = [FileSkip(f, s) for f, s in execution.skips]
         report.file_problems = [FileProblem(f, st, r) for f, st, r in execution.file_problems]
         outcomes = {o.line: o for o in execution.steps}

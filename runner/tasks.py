@@ -1,15 +1,20 @@
 """From blueprint tasks to checked plans: every step classified and validated.
 
 Validation happens for the whole blueprint before anything runs, so wrong input
-(an unknown codemod, a bad option, a path outside the repo or missing) stops
-the run with the blueprint's file and line and changes nothing.
+(an unknown codemod, a bad option, a path outside the repo, a malformed step)
+stops the run with the blueprint's file and line and changes nothing. Whether a
+named file exists is not wrong input: an earlier task may create it. Such a file
+is recorded as ``missing`` and checked when its task runs (:mod:`runner.execute`);
+:func:`lint_steps` says which earlier step creates it.
 """
 
 from __future__ import annotations
 
 import glob
+import posixpath
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from codemods import registry
@@ -20,19 +25,23 @@ from runner.blueprint.model import Blueprint, Step, Task
 from runner.blueprint.steps import (
     PLACES_HELP,
     Action,
+    ArchiveFiles,
     CodeAction,
     CodemodStep,
+    ConfigMerge,
     ConfigSet,
+    CreateFile,
     Gate,
     InsertBlock,
     InsertMarked,
     Manual,
+    MoveFile,
     ReplaceBlock,
     classify,
     kind_of,
     mentioned_paths,
 )
-from runner.errors import BlueprintError
+from runner.errors import BlueprintError, RunnerError
 from runner.fsutil import resolve_inside
 from runner.gates.imports import module_for
 
@@ -46,6 +55,8 @@ class PlannedStep:
     # codemod steps: the call and the repo-relative .py files it covers
     call: CodemodCall | None = None
     files: tuple[str, ...] = ()
+    # repo-relative paths (or globs) the step needs that did not exist when it was planned
+    missing: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -72,23 +83,22 @@ def _relative(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def _expand(root: Path, target: str, bp: Blueprint, line: int) -> list[Path]:
-    """A codemod target: a file, a directory (its .py files) or a glob."""
-    if any(ch in target for ch in "*?["):
+def is_glob(target: str) -> bool:
+    return any(ch in target for ch in "*?[")
+
+
+def expand(root: Path, target: str, *, source: str = "", line: int | None = None) -> list[Path]:
+    """A file, a directory or a glob, confined to the repo; [] when nothing is there (yet)."""
+    if is_glob(target):
         resolve_inside(
-            root, target.split("*")[0].split("?")[0].split("[")[0] or ".", source=bp.path, line=line
+            root, target.split("*")[0].split("?")[0].split("[")[0] or ".", source=source, line=line
         )
         matches = sorted(Path(p) for p in glob.glob(str(root / target), recursive=True))
-        paths = [
-            resolve_inside(root, _relative(root, m.absolute()), source=bp.path, line=line) for m in matches
+        return [
+            resolve_inside(root, _relative(root, m.absolute()), source=source, line=line) for m in matches
         ]
-        if not paths:
-            raise BlueprintError(f"no file matches {target!r}", path=bp.path, line=line)
-        return paths
-    path = resolve_inside(root, target, source=bp.path, line=line)
-    if not path.exists():
-        raise BlueprintError(f"target {target!r} does not exist in the repo", path=bp.path, line=line)
-    return [path]
+    path = resolve_inside(root, target, source=source, line=line)
+    return [path] if path.exists() else []
 
 
 def _codemod_call(
@@ -113,38 +123,94 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
     action = classify(step.text, step.blocks)
     line = step.line
     files: list[str] = []
+    missing: list[str] = []
+
+    def inside(name: str) -> str:
+        return _relative(root, resolve_inside(root, name, source=bp.path, line=line))
+
+    def existing_file(name: str) -> None:
+        relative = inside(name)
+        (files if (root / relative).is_file() else missing).append(relative)
+
     if isinstance(action, (ReplaceBlock, InsertBlock, InsertMarked)):
         relative = _check_code_step(bp, step, action, root)
-        return PlannedStep(step, action, None, (relative,)), [relative]
+        absent = () if (root / relative).is_file() else (relative,)  # lint asks who creates it
+        return PlannedStep(step, action, None, (relative,), absent), [relative]
     if isinstance(action, CodemodStep):
         call = _codemod_call(action, registry(), bp, line)
         for target in action.targets:
-            for path in _expand(root, target, bp, line):
+            found = expand(root, target, source=bp.path, line=line)
+            if not found:
+                missing.append(target if is_glob(target) else inside(target))
+            for path in found:
                 files += [_relative(root, p.resolve()) for p in iter_python_files(path)]
         covered = tuple(dict.fromkeys(files))
-        return PlannedStep(step, action, call, covered), list(covered)
-    if isinstance(action, ConfigSet):
-        path = resolve_inside(root, action.file, source=bp.path, line=line)
-        if not path.is_file():
-            raise BlueprintError(f"config file {action.file!r} does not exist", path=bp.path, line=line)
-        files.append(_relative(root, path))
+        return PlannedStep(step, action, call, covered, tuple(missing)), list(covered)
+    if isinstance(action, CreateFile | MoveFile | ArchiveFiles | ConfigMerge):
+        files += _plan_file_step(action, step, bp, root)
+    elif isinstance(action, ConfigSet):
+        existing_file(action.file)
+    elif isinstance(action, Gate) and action.gate == "references":
+        for name in action.files:
+            expand(root, name, source=bp.path, line=line)  # confinement only: these should be gone
+    elif isinstance(action, Gate) and action.gate == "config-references":
+        relative = inside(action.files[0])
+        (files if (root / relative).is_dir() else missing).append(relative)
     elif isinstance(action, Gate):
         for name in action.files:
-            path = resolve_inside(root, name, source=bp.path, line=line)
-            if not path.is_file():
-                raise BlueprintError(f"gate target {name!r} does not exist", path=bp.path, line=line)
-            files.append(_relative(root, path))
-        if action.gate == "imports":
+            existing_file(name)
+        if action.gate == "import-time" and not 0 < action.percent <= 100:
+            raise BlueprintError("the import-time target must be 1% to 100%", path=bp.path, line=line)
+        if action.gate in ("imports", "import-time"):
             if not _MODULE.fullmatch(action.module):
                 raise BlueprintError(f"{action.module!r} is not a module name", path=bp.path, line=line)
             module_file = _module_file(root, action.module)
             files += [module_file] if module_file else []
+            if module_file is None and _repo_package(root, action.module):
+                # a module of the repo's own package that is not there (yet): lint asks who creates it
+                missing.append(Path(*action.module.split(".")).with_suffix(".py").as_posix())
     else:
         for name in mentioned_paths(step.text):
             path = resolve_inside(root, name, source=bp.path, line=line)
             if path.is_file():
                 files.append(_relative(root, path))
-    return PlannedStep(step, action), files
+    return PlannedStep(step, action, missing=tuple(missing)), files
+
+
+def _plan_file_step(
+    action: CreateFile | MoveFile | ArchiveFiles | ConfigMerge, step: Step, bp: Blueprint, root: Path
+) -> list[str]:
+    """Validate a file or merge step's paths and blocks; the repo-relative paths it names."""
+    line = step.line
+    blocks_wanted = 1 if isinstance(action, CreateFile | ConfigMerge) else 0
+    if len(step.blocks) != blocks_wanted:
+        raise BlueprintError(
+            f"this step takes {blocks_wanted or 'no'} code block(s) under it, it has {len(step.blocks)}",
+            path=bp.path,
+            line=line,
+        )
+    if isinstance(action, ConfigMerge) and not action.file.endswith((".yaml", ".yml")):
+        raise BlueprintError(f"{action.file!r} is not a .yaml file", path=bp.path, line=line)
+    if isinstance(action, ArchiveFiles) and not action.archive.endswith((".tar.gz", ".tgz")):
+        raise BlueprintError(f"{action.archive!r} is not a .tar.gz name", path=bp.path, line=line)
+    if isinstance(action, CreateFile):
+        names = [action.path]
+    elif isinstance(action, MoveFile):
+        names = [action.old, action.new]
+    elif isinstance(action, ArchiveFiles):
+        names = [action.archive, *action.paths]
+    else:
+        names = [action.file]
+    named: list[str] = []
+    for name in names:
+        if is_glob(name):
+            expand(root, name, source=bp.path, line=line)
+            continue
+        path = resolve_inside(root, name, source=bp.path, line=line)
+        if path == root.resolve():
+            raise BlueprintError(f"{name!r} is the repository itself", path=bp.path, line=line)
+        named.append(_relative(root, path))
+    return named
 
 
 _PHRASE = {
@@ -206,6 +272,11 @@ def plan_task(bp: Blueprint, task: Task, root: Path) -> TaskPlan:
     return TaskPlan(task, tuple(planned), tuple(dict.fromkeys(files)))
 
 
+def _repo_package(root: Path, module: str) -> bool:
+    top = module.split(".")[0]
+    return "." in module and ((root / top).is_dir() or (root / f"{top}.py").is_file())
+
+
 def _module_file(root: Path, module: str) -> str | None:
     base = Path(*module.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
@@ -213,6 +284,110 @@ def _module_file(root: Path, module: str) -> str | None:
             rel = candidate.as_posix()
             return rel if module_for(rel) == module else None
     return None
+
+
+@dataclass
+class StepFinding:
+    """What ``runner lint`` says about one step."""
+
+    task: str
+    step: Step
+    kind: str
+    files: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _required(planned: PlannedStep, exists: Callable[[str], bool]) -> list[str]:
+    """Paths that must exist when the step runs (file steps that are already applied need none)."""
+    action = planned.action
+    if isinstance(action, MoveFile):
+        return [] if exists(action.new) else [action.old]
+    if isinstance(action, ArchiveFiles):
+        return [] if exists(action.archive) else [p for p in action.paths if not exists(p)]
+    if isinstance(action, ConfigMerge):
+        return [action.file]
+    return list(planned.missing)
+
+
+def _normal(path: str) -> str:
+    return posixpath.normpath(path.replace("\\", "/")).rstrip("/")
+
+
+def lint_steps(bp: Blueprint, root: Path) -> list[StepFinding]:
+    """Every step of every task, in order, with what would stop it.
+
+    A path a step needs that is not in the repo is fine when an earlier step
+    creates it (a note), a warning when an earlier manual step mentions it (a
+    person may create it), and an error only when nothing before it could.
+    """
+    created: dict[str, str] = {}  # path -> id of the task whose step creates it
+    removed: dict[str, str] = {}
+    mentioned: dict[str, tuple[str, int]] = {}  # path -> (task id, line) of a manual step naming it
+
+    def on_disk(path: str) -> bool:
+        if is_glob(path):
+            return bool(glob.glob(str(root / path)))
+        return (root / path).exists()
+
+    def exists(path: str) -> bool:
+        key = _normal(path)
+        return key in created or (key not in removed and on_disk(path))
+
+    findings: list[StepFinding] = []
+    for task in bp.tasks:
+        for step in task.steps:
+            finding = StepFinding(task.id, step, "error")
+            findings.append(finding)
+            try:
+                planned, files = plan_step(bp, step, root)
+            except RunnerError as err:
+                finding.errors.append(err.one_line())
+                continue
+            finding.kind, finding.files = planned.kind, files
+            where = f"{bp.path}:{step.line}: "
+            for path in files:
+                if _normal(path) in removed:
+                    finding.errors.append(f"{where}{path!r} is removed by Task {removed[_normal(path)]}")
+            for path in _required(planned, exists):
+                key = _normal(path)
+                package = key.removesuffix(".py") + "/__init__.py"  # a module may come as a package
+                if key in created or package in created:
+                    maker = created.get(key) or created[package]
+                    finding.notes.append(f"{path} is created by Task {maker}")
+                elif key in removed:
+                    finding.errors.append(f"{where}{path!r} is removed by Task {removed[key]}")
+                elif on_disk(path):
+                    continue
+                elif manual := next(
+                    (m for p, m in mentioned.items() if key == p or key.startswith(p + "/")), None
+                ):
+                    finding.warnings.append(
+                        f"{where}{path!r} does not exist yet; the manual step at line {manual[1]} "
+                        f"(Task {manual[0]}) may create it"
+                    )
+                else:
+                    finding.errors.append(f"{where}{path!r} does not exist and no earlier step creates it")
+            action = planned.action
+            made: list[str] = []
+            gone: list[str] = []
+            if isinstance(action, CreateFile):
+                made = [action.path]
+            elif isinstance(action, MoveFile):
+                made, gone = [action.new], [action.old]
+            elif isinstance(action, ArchiveFiles):
+                made, gone = [action.archive], list(action.paths)
+            elif isinstance(action, Manual):
+                for path in mentioned_paths(step.text):
+                    mentioned.setdefault(_normal(path), (task.id, step.line))
+            for path in gone:
+                removed[_normal(path)] = task.id
+                created.pop(_normal(path), None)
+            for path in made:
+                created[_normal(path)] = task.id
+                removed.pop(_normal(path), None)
+    return findings
 
 
 def plan_blueprint(bp: Blueprint, root: Path, *, pending_only: bool = True) -> list[TaskPlan]:

@@ -21,6 +21,7 @@ from typing import Literal
 
 from runner.errors import AfterCommitError, DirtyTreeError, ExitCode, HeadMovedError, RunnerError
 from runner.faults import checkpoint
+from runner.file_ops import write_file
 from runner.fsutil import atomic_write
 from runner.journal import (
     FileImages,
@@ -61,6 +62,7 @@ def _put_back(path: Path, images: FileImages) -> None:
     if images.before is None:
         path.unlink(missing_ok=True)
     else:
+        path.parent.mkdir(parents=True, exist_ok=True)  # a removal may have pruned the folder
         atomic_write(path, images.before)
 
 
@@ -84,13 +86,26 @@ class Transaction:
         checkpoint("after-journal")
         return self
 
-    def write(self, files: Mapping[Path, bytes]) -> None:
-        """Journal the pre-images and the hashes of ``files``' new bytes, then write them."""
+    def write(self, files: Mapping[Path, bytes | None], *, modes: Mapping[str, int] | None = None) -> None:
+        """Journal the pre-images and the hashes of ``files``' new bytes, then write them.
+
+        None removes the file (and folders it leaves empty); ``modes`` (by repo-relative
+        path) are the permissions of files that did not exist.
+        """
         for path, data in files.items():
-            self._images(path).after = digest(data)
+            images = self._images(path)
+            images.after = digest(b"" if data is None else data)
+            images.after_exists = data is not None
         self._save()
         for path, data in files.items():
-            if _read(path) != data:
+            if _read(path) == data:
+                continue
+            if path.is_relative_to(self.repo.root):
+                relative = path.relative_to(self.repo.root).as_posix()
+                write_file(self.repo.root, relative, data, (modes or {}).get(relative))
+            elif data is None:
+                path.unlink(missing_ok=True)
+            else:
                 atomic_write(path, data)
         checkpoint("after-writes")
 

@@ -75,6 +75,15 @@ def test_broken_blueprint(name: str, demo_repo: RepoFactory, capsys: pytest.Capt
     assert code == expected["exit"], doc["message"]
     assert str(expected["fragment"]) in doc["message"]
     assert "\n" not in doc["message"]
+    if code == 1:
+        # A file the task needs is missing when it runs: the task is blocked (its step's line in
+        # the blocker), the blueprint records it in one commit, no other file changes.
+        assert f"step at line {expected['line']}" in doc["message"]
+        after = snapshot(repo)
+        assert {p for p in after if after[p] != before.get(p)} == {f"blueprints/{name}"}
+        assert b"**BLOCKER:** Task 1.1" in blueprint.read_bytes()
+        assert commit_count(repo) == count + 1
+        return
     if code == 2:
         assert doc["error"]["path"].endswith(name)
         assert doc["message"].startswith(doc["error"]["path"])

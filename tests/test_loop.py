@@ -169,10 +169,8 @@ def test_index_lock_is_refused_and_kept(demo_repo: RepoFactory, capsys: pytest.C
             "1. [ ] **Task 1.1: A**\n   - [ ] Apply `reciprocal-exp-to-sigmoid` to `../../etc/passwd`",
             "outside the repository",
         ),
-        (
-            "1. [ ] **Task 1.1: A**\n   - [ ] Apply `reciprocal-exp-to-sigmoid` to `ocr/nope.py`",
-            "does not exist",
-        ),
+        # (a missing target is no input error: an earlier task may create it; see test_file_steps)
+        ("1. [ ] **Task 1.1: A**\n   - [ ] Create `ocr/new.py`:", "takes 1 code block(s) under it, it has 0"),
         (
             "1. [ ] **Task 1.1: A**\n   - [ ] Apply `lazy-import` to `runners/train.py` with `colour=blue`",
             "no option 'colour'",

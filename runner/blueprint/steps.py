@@ -12,7 +12,13 @@ A step is one of:
   - "Verify `Q` is called in `F`"                      -> pattern-present gate
 * a **codemod**: "Apply `NAME` to `PATH`[, `PATH` and `PATH`] [with `k=v`, `k=v`]
   [(expect N changes)]";
-* a **config edit**: "Set `key.path` to `value` in `F.yaml`";
+* a **config edit**: "Set `key.path` to `value` in `F.yaml`", or
+  "Merge into `F.yaml`:" with one YAML block under the step;
+* a **file step**: "Create `PATH`:" with one block (the file's content),
+  "Move `OLD` to `NEW`", "Archive `P`[, `P` and `P`] to `A.tar.gz` and remove them";
+* more gates: "Verify nothing refers to `PATH`" (references), "Verify config
+  references resolve in `configs/`" (Hydra defaults and interpolations), "Verify
+  importing `M` takes at most N% of its time before" (import time);
 * a **code-block edit**, with fenced blocks indented under the step:
   - "Replace in `PATH`[ within `SCOPE`][, every occurrence][ (around line N)]:" + find + replacement
   - "Insert into `PATH` WHERE[ (around line N)]:" + block, WHERE one of: after the imports,
@@ -35,8 +41,17 @@ import libcst as cst
 
 from runner.blueprint.model import CodeBlock
 
-Kind = Literal["gate", "codemod", "config", "code", "manual"]
-GateName = Literal["syntax", "imports", "yaml", "pattern-absent", "pattern-present"]
+Kind = Literal["gate", "codemod", "config", "file", "code", "manual"]
+GateName = Literal[
+    "syntax",
+    "imports",
+    "yaml",
+    "pattern-absent",
+    "pattern-present",
+    "references",
+    "config-references",
+    "import-time",
+]
 
 _PY = r"python(?:3(?:\.\d+)?)?"
 _COMPILE = re.compile(rf"`{_PY}\s+-m\s+py_compile\s+([^`]+)`")
@@ -59,6 +74,25 @@ _CONFIG_SET = re.compile(
     re.IGNORECASE,
 )
 _BACKTICKED = re.compile(r"`([^`]+)`")
+_PATHS = r"`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*"
+_CREATE = re.compile(r"^Create\s+`(?P<path>[^`]+)`\s*:\s*$", re.IGNORECASE)
+_MOVE = re.compile(r"^(?:Move|Rename)\s+`(?P<old>[^`]+)`\s+to\s+`(?P<new>[^`]+)`\s*\.?\s*$", re.IGNORECASE)
+_ARCHIVE = re.compile(
+    rf"^Archive\s+(?P<paths>{_PATHS})\s+to\s+`(?P<archive>[^`]+)`\s+and\s+remove\s+(?:them|it)\s*\.?\s*$",
+    re.IGNORECASE,
+)
+_MERGE = re.compile(r"^Merge\s+into\s+`(?P<file>[^`]+)`\s*:\s*$", re.IGNORECASE)
+_REFERENCES = re.compile(
+    rf"^Verify\s+nothing\s+(?:still\s+)?refers\s+to\s+(?P<paths>{_PATHS})\s*\.?\s*$", re.I
+)
+_IMPORT_TIME = re.compile(
+    r"^Verify\s+importing\s+`(?P<module>[^`]+)`\s+takes\s+at\s+most\s+(?P<percent>\d{1,3})\s*%\s+"
+    r"of\s+its\s+time\s+before\s*\.?\s*$",
+    re.IGNORECASE,
+)
+_CONFIG_REFS = re.compile(
+    r"^Verify\s+config\s+references\s+resolve\s+in\s+`(?P<dir>[^`]+)`\s*\.?\s*$", re.IGNORECASE
+)
 _AROUND = r"(?:\s*\(around\s+line\s+(?P<line>\d+)\))?\s*:?\s*$"
 _REPLACE_BLOCK = re.compile(
     r"^Replace\s+in\s+`(?P<file>[^`]+)`(?:\s+within\s+`(?P<scope>[^`]+)`)?"
@@ -95,6 +129,7 @@ class Gate:
     names: tuple[str, ...] = ()  # imports
     outer: str = ""  # pattern gates: qualified name of the call
     inner: str = ""  # pattern-absent: a call to this inside ``outer``'s arguments
+    percent: int = 0  # import-time: the most the import may take, in % of its time before the task
 
     def describe(self) -> str:
         if self.gate == "imports":
@@ -107,6 +142,10 @@ class Gate:
             return f"pattern-absent: no {self.outer}(... {self.inner}(...) ...)"
         if self.gate == "pattern-present":
             return f"pattern-present: a call to {self.outer}"
+        if self.gate == "references":
+            return f"references: nothing refers to {', '.join(self.files)}"
+        if self.gate == "import-time":
+            return f"import-time: importing {self.module} takes at most {self.percent}% of its time before"
         return f"{self.gate}: {', '.join(self.files) or '(the task files)'}"
 
 
@@ -123,6 +162,34 @@ class ConfigSet:
     file: str
     key: str
     value: str
+
+
+@dataclass(frozen=True)
+class ConfigMerge:
+    """Merge the step's YAML block into ``file``."""
+
+    file: str
+
+
+@dataclass(frozen=True)
+class CreateFile:
+    """Create ``path`` with the step's block as its content."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class MoveFile:
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class ArchiveFiles:
+    """Pack ``paths`` (files, folders or globs) into the tarball ``archive``, then remove them."""
+
+    paths: tuple[str, ...]
+    archive: str
 
 
 @dataclass(frozen=True)
@@ -170,7 +237,19 @@ class Manual:
     pass
 
 
-Action = Gate | CodemodStep | ConfigSet | ReplaceBlock | InsertBlock | InsertMarked | Manual
+Action = (
+    Gate
+    | CodemodStep
+    | ConfigSet
+    | ConfigMerge
+    | CreateFile
+    | MoveFile
+    | ArchiveFiles
+    | ReplaceBlock
+    | InsertBlock
+    | InsertMarked
+    | Manual
+)
 
 
 def kind_of(action: Action) -> Kind:
@@ -178,8 +257,10 @@ def kind_of(action: Action) -> Kind:
         return "gate"
     if isinstance(action, CodemodStep):
         return "codemod"
-    if isinstance(action, ConfigSet):
+    if isinstance(action, ConfigSet | ConfigMerge):
         return "config"
+    if isinstance(action, CreateFile | MoveFile | ArchiveFiles):
+        return "file"
     if isinstance(action, (ReplaceBlock, InsertBlock, InsertMarked)):
         return "code"
     return "manual"
@@ -270,6 +351,9 @@ def classify(text: str, blocks: Sequence[CodeBlock] = ()) -> Action:
     config = _CONFIG_SET.match(text.strip())
     if config:
         return ConfigSet(config.group("file"), config.group("key"), config.group("value"))
+    file_step = _classify_file_step(text.strip())
+    if file_step is not None:
+        return file_step
     if match := _COMPILE.search(text):
         return Gate("syntax", files=tuple(match.group(1).split()))
     if match := _YAML.search(text):
@@ -288,6 +372,25 @@ def classify(text: str, blocks: Sequence[CodeBlock] = ()) -> Action:
         if files:
             return Gate("pattern-present", files=files, outer=match.group(1))
     return Manual()
+
+
+def _classify_file_step(text: str) -> Action | None:
+    """The file and config-file phrases, and the gates that check files; None for anything else."""
+    if match := _CREATE.match(text):
+        return CreateFile(match.group("path").strip())
+    if match := _MOVE.match(text):
+        return MoveFile(match.group("old").strip(), match.group("new").strip())
+    if match := _ARCHIVE.match(text):
+        return ArchiveFiles(_backticked_list(match.group("paths")), match.group("archive").strip())
+    if match := _MERGE.match(text):
+        return ConfigMerge(match.group("file").strip())
+    if match := _REFERENCES.match(text):
+        return Gate("references", files=_backticked_list(match.group("paths")))
+    if match := _IMPORT_TIME.match(text):
+        return Gate("import-time", module=match.group("module").strip(), percent=int(match.group("percent")))
+    if match := _CONFIG_REFS.match(text):
+        return Gate("config-references", files=(match.group("dir").strip(),))
+    return None
 
 
 def mentioned_paths(text: str) -> tuple[str, ...]:

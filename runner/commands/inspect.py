@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from runner.blueprint.edit import task_state
 from runner.commands.session import Session
-from runner.errors import ExitCode, RunnerError
+from runner.errors import ExitCode
 from runner.report import CommandReport, Goal, LintData, LintStep, NextData, StatusData, TaskRow
 from runner.reporting import tracker_values
-from runner.tasks import plan_step, plan_task
+from runner.tasks import lint_steps, plan_task
 
 
 def status(session: Session) -> CommandReport:
@@ -61,17 +61,19 @@ def lint(session: Session) -> CommandReport:
     report = CommandReport("lint", plan=bp.plan_id, blueprint=session.display, repo=str(session.root))
     steps: list[LintStep] = []
     errors: list[str] = []
-    for task in bp.tasks:
-        for step in task.steps:
-            try:
-                planned, files = plan_step(bp, step, session.root)
-                steps.append(
-                    LintStep(task=task.id, line=step.line, text=step.text, kind=planned.kind, files=files)
-                )
-            except RunnerError as err:
-                steps.append(LintStep(task=task.id, line=step.line, text=step.text, kind="error"))
-                errors.append(err.one_line())
-    report.data = LintData(steps=steps, errors=errors)
+    warnings: list[str] = []
+    for finding in lint_steps(bp, session.root):
+        entry = LintStep(task=finding.task, line=finding.step.line, text=finding.step.text, kind=finding.kind)
+        if finding.kind != "error":
+            entry["files"] = finding.files
+        if finding.notes:
+            entry["notes"] = finding.notes
+        if finding.warnings:
+            entry["warnings"] = finding.warnings
+        steps.append(entry)
+        errors += finding.errors
+        warnings += finding.warnings
+    report.data = LintData(steps=steps, errors=errors, warnings=warnings)
     if errors:
         report.exit_code = ExitCode.INPUT_ERROR
         report.message = f"{len(errors)} error(s)"
@@ -80,4 +82,5 @@ def lint(session: Session) -> CommandReport:
         for entry in steps:
             kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + 1
         report.message = "ok: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        report.message += f"; {len(warnings)} warning(s)" if warnings else ""
     return report

@@ -152,7 +152,7 @@ def _commit_or_block(
     root = session.root
     changed = execution.changed_files()
     with session.transaction(bp, plan.task.id) as txn:
-        txn.write({root / p: execution.after[p] for p in changed})
+        txn.write({root / p: execution.after[p] for p in changed}, modes=execution.modes)
         session.progress(f"  gates on {len(changed)} changed file(s)")
         gates = run_gates(
             plan,
@@ -162,7 +162,10 @@ def _commit_or_block(
             on_disk=True,
             python=session.python,
             import_cache=session.import_cache,
-            code_state=session.repo.python_fingerprint({p: execution.after[p] for p in changed}),
+            code_state=session.repo.python_fingerprint(
+                {p: data for p in changed if (data := execution.after[p]) is not None}
+            ),
+            tracked=_tracked_but_blueprint(session),
         )
         report = task_report(plan, outcome, execution)
         report.gates = gates
@@ -211,6 +214,11 @@ def _commit_or_block(
         return TaskResult(report, txn.left_dirty)
 
 
+def _tracked_but_blueprint(session: Session) -> list[str]:
+    """The files the references gate reads: the blueprint names what it removes, on purpose."""
+    return [p for p in session.repo.tracked_files() if p != session.blueprint_in_repo]
+
+
 def _dry_run(session: Session, report: CommandReport, spec: TaskSpec | None) -> CommandReport:
     session.repo.ensure_no_git_operation()
     bp = session.load()
@@ -224,7 +232,14 @@ def _dry_run(session: Session, report: CommandReport, spec: TaskSpec | None) -> 
             report.exit_code = ExitCode.MANUAL_STEP
             break
         execution = apply_steps(plan, session.root)
-        gates = run_gates(plan, execution, session.root, tracked_py=tracked_py, on_disk=False)
+        gates = run_gates(
+            plan,
+            execution,
+            session.root,
+            tracked_py=tracked_py,
+            on_disk=False,
+            tracked=_tracked_but_blueprint(session),
+        )
         planned = task_report(plan, "planned", execution)
         planned.gates = gates
         new_source = complete_task(bp, plan.task)
