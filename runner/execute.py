@@ -22,6 +22,7 @@ from runner.faults import checkpoint
 from runner.gates import GateResult
 from runner.gates.imports import ImportOutcome, import_modules, judge_import, module_for
 from runner.gates.patterns import check_absent, check_present
+from runner.gates.symbols import check_defines, check_exists
 from runner.gates.syntax import check_syntax
 from runner.gates.undefined import check_undefined
 from runner.gates.yaml_gate import check_yaml
@@ -192,6 +193,10 @@ def run_gates(
                 results.append(check_absent(content(f), f, gate.outer, gate.inner))
         elif gate.gate == "pattern-present":
             results += [check_present(content(f), f, gate.outer) for f in gate.files]
+        elif gate.gate == "defines":
+            results += [check_defines(content(f), f, gate.symbol) for f in gate.files]
+        elif gate.gate == "exists":
+            results += [check_exists(f in execution.after or (root / f).is_file(), f) for f in gate.files]
 
     checkpoint("during-gates")
     for relative in execution.changed_files():

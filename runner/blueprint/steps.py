@@ -10,6 +10,7 @@ A step is one of:
     to A whose arguments hold a call to B)
   - "Check for any remaining `A(... B(...) ...)` patterns" -> the same, from code
   - "Verify `Q` is called in `F`"                      -> pattern-present gate
+  - "Verify `F` defines `NAME`" / "Verify `F` exists"  -> symbol gates
 * a **codemod**: "Apply `NAME` to `PATH`[, `PATH` and `PATH`] [with `k=v`, `k=v`]
   [(expect N changes)]";
 * a **config edit**: "Set `key.path` to `value` in `F.yaml`";
@@ -27,7 +28,7 @@ from typing import Literal
 import libcst as cst
 
 Kind = Literal["gate", "codemod", "config", "manual"]
-GateName = Literal["syntax", "imports", "yaml", "pattern-absent", "pattern-present"]
+GateName = Literal["syntax", "imports", "yaml", "pattern-absent", "pattern-present", "defines", "exists"]
 
 _PY = r"python(?:3(?:\.\d+)?)?"
 _COMPILE = re.compile(rf"`{_PY}\s+-m\s+py_compile\s+([^`]+)`")
@@ -50,6 +51,11 @@ _CONFIG_SET = re.compile(
     re.IGNORECASE,
 )
 _BACKTICKED = re.compile(r"`([^`]+)`")
+# Symbol gates (runner/gates/symbols.py): "Verify `F` defines `NAME`", "Verify `F` exists".
+_DEFINES = re.compile(
+    r"^Verify\s+`(?P<file>[^`]+)`\s+defines\s+`(?P<symbol>[A-Za-z_][\w.]*)`\s*\.?\s*$", re.IGNORECASE
+)
+_EXISTS = re.compile(r"^Verify\s+`(?P<file>[^`]+)`\s+exists\s*\.?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class Gate:
     names: tuple[str, ...] = ()  # imports
     outer: str = ""  # pattern gates: qualified name of the call
     inner: str = ""  # pattern-absent: a call to this inside ``outer``'s arguments
+    symbol: str = ""  # defines: ``name`` or ``Class.method``
 
     def describe(self) -> str:
         if self.gate == "imports":
@@ -72,6 +79,8 @@ class Gate:
             return f"pattern-absent: no {self.outer}(... {self.inner}(...) ...)"
         if self.gate == "pattern-present":
             return f"pattern-present: a call to {self.outer}"
+        if self.gate == "defines":
+            return f"defines: {self.symbol} in {', '.join(self.files)}"
         return f"{self.gate}: {', '.join(self.files) or '(the task files)'}"
 
 
@@ -178,6 +187,10 @@ def classify(text: str) -> Action:
         return Gate("pattern-absent", outer=match.group(1), inner=match.group(2))
     if (match := _CODE_ABSENT.search(text)) and (calls := _call_names(match.group(1))):
         return Gate("pattern-absent", outer=calls[0], inner=calls[1])
+    if match := _DEFINES.match(text.strip()):
+        return Gate("defines", files=(match.group("file"),), symbol=match.group("symbol"))
+    if match := _EXISTS.match(text.strip()):
+        return Gate("exists", files=(match.group("file"),))
     if match := _PRESENT.match(text.strip()):
         files = _backticked_list(match.group(2))
         if files:
