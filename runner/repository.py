@@ -20,6 +20,7 @@ import git
 
 from runner.errors import CommitRejectedError, DirtyTreeError, InputError, RevertConflictError
 from runner.faults import checkpoint
+from runner.fsutil import atomic_write
 
 _IN_PROGRESS = {
     "MERGE_HEAD": "a merge",
@@ -33,6 +34,7 @@ TRAILER_PLAN = "Blueprint"
 TRAILER_TASK = "Blueprint-Task"
 TRAILER_OUTCOME = "Blueprint-Outcome"
 TRAILER_REVERTS = "Blueprint-Reverts"
+TRAILER_RUN = "Blueprint-Run"
 _SEP, _END = "\x1f", "\x1e"
 
 
@@ -229,6 +231,31 @@ class Repository:
     def _later_commits(self, sha: str, paths: Sequence[str]) -> list[str]:
         out = self.repo.git.log("--format=%h %s", f"{sha}..HEAD", "--", *paths)
         return [line for line in out.splitlines() if line]
+
+    def index_bytes(self) -> bytes | None:
+        """The git index file as it is (a transaction keeps a copy to restore it exactly)."""
+        path = self.git_dir / "index"
+        return path.read_bytes() if path.is_file() else None
+
+    def set_index_bytes(self, data: bytes) -> None:
+        atomic_write(self.git_dir / "index", data)
+
+    def commits_of_run(self, since: str, run_id: str) -> list[str]:
+        """Commits after ``since`` (newest first) whose ``Blueprint-Run`` trailer is ``run_id``."""
+        fmt = f"%H{_SEP}%(trailers:key={TRAILER_RUN},valueonly,separator=%x2C)"
+        try:
+            out = self.repo.git.log(f"--format={fmt}", f"{since}..HEAD")
+        except git.GitCommandError:
+            return []
+        return [
+            sha
+            for sha, _, run in (line.partition(_SEP) for line in out.splitlines())
+            if run.strip() == run_id
+        ]
+
+    def untracked_paths(self) -> list[str]:
+        out = self.repo.git.ls_files("--others", "--exclude-standard", "-z")
+        return [p for p in out.split("\0") if p]
 
     def staged_paths(self) -> list[str]:
         out = self.repo.git.diff("--cached", "--name-only", "-z")

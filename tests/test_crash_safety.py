@@ -17,7 +17,9 @@ from runner.cli import main
 from runner.errors import ExitCode
 from runner.faults import CHECKPOINTS, ENV
 from tests.conftest import RepoFactory, snapshot
-from tests.test_loop import DB_HEAD, cli, write_plan
+from tests.helpers import DB_HEAD, cli, write_plan
+
+pytestmark = pytest.mark.slow
 
 OUTLINE = (
     "1. [ ] **Task 1.1: Fix the step function**\n"

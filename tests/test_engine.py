@@ -115,7 +115,7 @@ def test_encoding_cookie_and_crlf_survive() -> None:
 
 
 def test_codemod_cli_dry_run_writes_nothing(tmp_path: Path) -> None:
-    from runner.loop import codemod_apply
+    from runner.commands.codemod import codemod_apply
 
     target = tmp_path / "m.py"
     target.write_bytes(b"import torch\ny = 1 / (1 + torch.exp(-x))\n")
