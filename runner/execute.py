@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from runner.gates.symbols import check_defines, check_exists
 from runner.gates.syntax import check_syntax
 from runner.gates.undefined import check_undefined
 from runner.gates.yaml_gate import check_yaml
+from runner.settings import load_settings
 from runner.tasks import TaskPlan
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -52,6 +54,7 @@ class TaskExecution:
     file_problems: list[tuple[str, str, str]] = field(default_factory=list)  # path, status, reason
     steps: list[StepOutcome] = field(default_factory=list)
     config_changes: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    earlier: dict[str, bytes] = field(default_factory=dict)  # a dry run's earlier tasks' files
 
     def changed_files(self) -> list[str]:
         return [p for p, data in self.after.items() if data != self.before[p]]
@@ -65,14 +68,17 @@ class TaskExecution:
 
 def _read(root: Path, relative: str, execution: TaskExecution) -> bytes:
     if relative not in execution.after:
-        data = (root / relative).read_bytes()
+        data = execution.earlier.get(relative)
+        if data is None:
+            data = (root / relative).read_bytes()
         execution.before[relative] = data
         execution.after[relative] = data
     return execution.after[relative]
 
 
-def apply_steps(plan: TaskPlan, root: Path) -> TaskExecution:
-    execution = TaskExecution()
+def apply_steps(plan: TaskPlan, root: Path, earlier: Mapping[str, bytes] | None = None) -> TaskExecution:
+    """``earlier``: files as the previous tasks of a dry run left them, standing in for the disk."""
+    execution = TaskExecution(earlier=dict(earlier or {}))
     codemod_steps = [s for s in plan.steps if isinstance(s.action, CodemodStep)]
 
     # All codemod calls per file, in step order: one read, one parse per file.
@@ -170,6 +176,8 @@ def run_gates(
     def content(relative: str) -> bytes:
         if relative in execution.after:
             return execution.after[relative]
+        if relative in execution.earlier:
+            return execution.earlier[relative]
         return (root / relative).read_bytes()
 
     import_requests: list[tuple[str, tuple[str, ...]]] = []
@@ -199,15 +207,18 @@ def run_gates(
             results += [check_exists(f in execution.after or (root / f).is_file(), f) for f in gate.files]
 
     checkpoint("during-gates")
+    settings = load_settings(root)  # [tool.runner.gates]: the automatic gates on or off
     for relative in execution.changed_files():
         after = execution.after[relative]
         if relative.endswith(".py"):
-            results.append(check_syntax(after, relative))
-            results.append(check_undefined(execution.before[relative], after, relative))
+            if settings.gate_on("syntax"):
+                results.append(check_syntax(after, relative))
+            if settings.gate_on("undefined-names"):
+                results.append(check_undefined(execution.before[relative], after, relative))
             module = module_for(relative)
-            if module:
+            if module and settings.gate_on("imports"):
                 imports(module, ())
-        elif relative.endswith(YAML_SUFFIXES):
+        elif relative.endswith(YAML_SUFFIXES) and settings.gate_on("yaml"):
             results.append(check_yaml(after, relative))
     results += _import_gates(root, import_requests, on_disk, python, import_cache, code_state)
     return list(dict.fromkeys(results))  # an explicit gate may repeat an automatic one

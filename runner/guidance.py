@@ -25,6 +25,7 @@ class Invocation:
     json: bool = False
     blueprint: str | None = None  # the blueprint path as given (or found)
     argv: tuple[str, ...] = ()  # the whole command line, for a retry
+    pending: tuple[str, ...] | None = None  # the blueprint's pending task ids, when known
 
 
 @dataclass(frozen=True)
@@ -111,10 +112,9 @@ def _after_success(b: _Builder, doc: dict[str, Any], command: str) -> NextAction
     data = doc.get("data") or {}
     if command == "run" and any(t.get("outcome") == "planned" for t in doc.get("tasks") or []):
         return NextAction(b.run(), "the dry run shows what `run` would do; nothing was written")
-    if command in ("run", "done", "skip", "demo"):
-        pending = data.get("pending", None)
-        if pending or (pending is None and command in ("done", "skip")):
-            return NextAction(b.run(), "continue with the plan's next pending task")
+    if command in ("run", "done", "skip"):
+        if b.inv.pending:
+            return NextAction(b.run(), f"continue with Task {b.inv.pending[0]}, the next pending task")
         return NextAction(None, f"every task of {b.plan or 'the plan'} is completed")
     if command == "status":
         if data.get("next_task"):
@@ -151,12 +151,23 @@ def _manual(b: _Builder, doc: dict[str, Any]) -> NextAction:
     task = _last_task(doc) or {}
     step = task.get("manual_step") or {}
     task_id = str(task.get("id", "TASK"))
+    if any(t.get("outcome") == "planned" for t in doc.get("tasks") or []):
+        return NextAction(b.run(), f"run the tasks before Task {task_id}, whose manual step stops the run")
     where = f" (line {step['line']}: {step['text']})" if step else ""
     return NextAction(
         b.on_task("done", task_id),
         f"Task {task_id} has a step the runner cannot do{where}: make that change in the files, "
         "then run this to gate and commit it as the task",
         [b.skip(task_id)],
+    )
+
+
+def _would_block(b: _Builder, doc: dict[str, Any]) -> NextAction:
+    task = _last_task(doc) or {}
+    return NextAction(
+        None,
+        f"`run` would block at Task {task.get('id')}: {task.get('blocker')}; fix the cause first",
+        [Suggestion(b.run(), "run anyway: the task is recorded as blocked and every file restored")],
     )
 
 
@@ -303,6 +314,7 @@ def _nothing_to_revert(b: _Builder, doc: dict[str, Any]) -> NextAction:
 _BY_CODE = {
     "manual_step": _manual,
     "task_blocked": _blocked,
+    "would_block": _would_block,
     "gates_failed": _gates_failed,
     "empty_done": _empty_done,
     "task_out_of_order": _out_of_order,

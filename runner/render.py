@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from rich.console import Console
 from rich.markup import escape
 
@@ -105,3 +107,11 @@ def render_text(report: CommandReport, out: Console, err: Console) -> None:
             out.print(esc(report.message))
     else:
         err.print(f"runner: [red]{esc(report.message)}[/red] (exit {int(report.exit_code)})")
+    _next_action(report, err)
+
+
+def _next_action(report: CommandReport, err: Console) -> None:
+    action = report.next_action
+    argv = action.get("argv") if action else None
+    if action and isinstance(argv, list):
+        err.print(f"next: [bold]{esc(shlex.join(str(a) for a in argv))}[/bold]  ({esc(str(action['why']))})")

@@ -29,6 +29,7 @@ from runner.blueprint.steps import (
 from runner.errors import BlueprintError
 from runner.fsutil import resolve_inside
 from runner.gates.imports import module_for
+from runner.settings import load_settings
 
 _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
@@ -86,7 +87,7 @@ def _expand(root: Path, target: str, bp: Blueprint, line: int) -> list[Path]:
 
 
 def _codemod_call(
-    action: CodemodStep, known: dict[str, type[RunnerCodemod]], bp: Blueprint, line: int
+    action: CodemodStep, known: dict[str, type[RunnerCodemod]], bp: Blueprint, line: int, root: Path
 ) -> CodemodCall:
     codemod = known.get(action.name)
     if codemod is None:
@@ -96,7 +97,9 @@ def _codemod_call(
             line=line,
         )
     try:
-        options = codemod.resolve_options(action.options)
+        # [tool.runner.codemods.NAME] gives defaults; the step's own `with k=v` wins.
+        defaults = load_settings(root).codemod_options.get(action.name, {})
+        options = codemod.resolve_options({**defaults, **action.options})
     except ValueError as err:
         raise BlueprintError(str(err), path=bp.path, line=line) from None
     return CodemodCall(codemod, options)
@@ -108,7 +111,7 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
     line = step.line
     files: list[str] = []
     if isinstance(action, CodemodStep):
-        call = _codemod_call(action, registry(), bp, line)
+        call = _codemod_call(action, registry(), bp, line, root)
         for target in action.targets:
             for path in _expand(root, target, bp, line):
                 files += [_relative(root, p.resolve()) for p in iter_python_files(path)]

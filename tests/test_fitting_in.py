@@ -12,6 +12,9 @@ from runner.blueprint.suggest import findings, suggest
 from runner.errors import InputError
 from runner.scaffold import file_name, new_blueprint
 from runner.settings import init_pyproject, load_settings, parse_settings
+from tests.conftest import RepoFactory
+
+PLAN = "blueprints/PLAN-001-core-training-stabilization.md"
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,3 +89,54 @@ def test_init_without_pyproject_writes_only_the_table(tmp_path: Path) -> None:
     assert old is None
     assert new.startswith(b"[tool.runner]\n# blueprint runner settings")
     assert parse_settings(new.decode()).protected_branches == ()
+
+
+def _commit_all(repo: Path, message: str) -> None:
+    import git
+
+    git.Repo(repo).git.add("-A")
+    git.Repo(repo).git.commit("-m", message, "--no-verify")
+
+
+def test_settings_in_the_target_repo_take_effect(demo_repo: RepoFactory) -> None:
+    from tests.test_guidance import call
+
+    repo = demo_repo()
+    pyproject = repo / "pyproject.toml"
+    original = pyproject.read_text() if pyproject.exists() else ""
+    pyproject.write_text(original + '\n[tool.runner]\nprotected-branches = ["main"]\n')
+    _commit_all(repo, "protect main")
+    code, document = call("run", PLAN, "--task", "4.1", "--json", cwd=repo)
+    assert code == 2 and document["code"] == "protected_branch"
+    pyproject.write_text(original + "\n[tool.runner.gates]\nyaml = false\n")
+    _commit_all(repo, "no yaml gate")
+    code, document = call("run", PLAN, "--task", "4.1", "--json", cwd=repo)
+    assert code == 0, document["message"]
+    assert document["tasks"][0]["files_changed"] and not document["tasks"][0]["gates"]
+
+
+def test_new_init_and_check_through_the_cli(tmp_path: Path) -> None:
+    from tests.test_guidance import call
+
+    code, document = call("new", "PLAN-006", "--title", "Data Pipeline", "--repo", tmp_path, "--json")
+    assert code == 0, document["message"]
+    written = Path(document["data"]["path"])
+    assert written == tmp_path / "blueprints" / "PLAN-006-data-pipeline.md"
+    code, linted = call("lint", written, "--repo", tmp_path, "--json")
+    assert code == 0 and linted["data"]["findings"] == [] and linted["data"]["errors"] == []
+    code, again = call("new", "PLAN-006", "--title", "Data Pipeline", "--repo", tmp_path, "--json")
+    assert code == 2 and "never overwrites" in again["message"]
+
+    code, document = call("init", "--repo", tmp_path, "--json")
+    assert code == 0 and document["data"]["changed"] is True
+    assert load_settings(tmp_path).gate_on("imports")
+
+    (tmp_path / "ok.py").write_text("import os\nprint(os.sep)\n")
+    (tmp_path / "bad.py").write_text("print(undefined_name)\n")
+    (tmp_path / "bad.yaml").write_text("a: [1\n")
+    code, document = call("check", tmp_path / "ok.py", "--repo", tmp_path, "--json")
+    assert code == 0 and {g["status"] for g in document["data"]["gates"]} == {"passed"}
+    code, document = call("check", tmp_path / "bad.py", tmp_path / "bad.yaml", "--repo", tmp_path, "--json")
+    assert code == 1 and document["code"] == "gates_failed"
+    failed = {(g["gate"], g["status"]) for g in document["data"]["gates"]}
+    assert ("undefined-names", "failed") in failed and ("yaml", "failed") in failed

@@ -64,7 +64,13 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
             call(repo, "next", PLAN_001),  # nothing left: task null
             call(repo, "revert", "PLAN-001:3.1"),
             call(repo, "revert", "PLAN-001:3.1"),  # nothing to revert: an error
+            call(repo, "skip", "PLAN-001:3.1", "--reason", "schema test"),
+            call(repo, "status", PLAN_001),  # a skipped task
             call(repo, "recover"),
+            call(repo, "run", "--bogus"),  # a usage error
+            call(repo, "frobnicate"),  # a usage error without a command
+            call(repo, "--version"),
+            call(repo, "check", "ocr/models/head/db_head.py", "configs/hardware/rtx3060_12gb_i5_16core.yaml"),
             call(repo, "codemod", "list"),
             call(repo, "codemod", "apply", "remove-detach-cpu", "ocr", "--dry-run"),
             call(repo, "codemod", "apply", "no-such-codemod", "ocr"),
@@ -72,13 +78,16 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
         (repo / "README.md").write_text("edited\n")
         got.append(call(repo, "run", PLAN_001))  # dirty tree
         got.append(call(repo, "done", "PLAN-001:3.1"))
+        got.append(call(repo, "lint", PLAN_001, "--fix"))
+        got.append(call(repo, "new", "PLAN-006", "--title", "Schema Test"))
+        got.append(call(repo, "init"))
         got.append(call(repo, "demo", "--keep", str(base / "demo")))
     return got
 
 
 def test_every_schema_is_a_valid_2020_12_schema() -> None:
     names = sorted(p.name for p in SCHEMAS.glob("*.schema.json"))
-    assert len(names) >= 11
+    assert len(names) >= 16
     for name in names:
         jsonschema.Draft202012Validator.check_schema(json.loads((SCHEMAS / name).read_text()))
 
@@ -90,8 +99,8 @@ def test_real_outputs_validate(outputs: list[dict[str, Any]]) -> None:
         assert not errors, f"{document['command']}: {errors[0].message} at {list(errors[0].absolute_path)}"
         seen.add((document["command"], document["exit_code"]))
     commands = {c for c, _ in seen}
-    assert commands >= {"status", "next", "lint", "run", "revert", "recover", "done", "demo"}
-    assert commands >= {"codemod list", "codemod apply"}
+    assert commands >= {"status", "next", "lint", "run", "revert", "recover", "done", "demo", "skip"}
+    assert commands >= {"codemod list", "codemod apply", "new", "init", "check", "runner"}
     assert {code for _, code in seen} >= {0, 2, 3}
 
 

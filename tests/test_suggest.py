@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from runner.adopt import DirectoryWorkspace, fix_blueprint
 from runner.blueprint.model import parse_blueprint
 from runner.blueprint.steps import CodemodStep, ConfigSet, Gate, Manual, classify
 from runner.blueprint.suggest import findings, suggest
 from runner.gates.symbols import check_defines, defined_names
 from runner.tasks import plan_step
+from runner.workspace import DirectoryWorkspace, fix_blueprint
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "blueprints" / "seed-PLAN-001.md"
@@ -228,7 +228,7 @@ def test_workspace_never_reads_outside_its_root(tmp_path: Path) -> None:
 def test_symbol_gates_run_in_a_task(
     demo_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.test_loop import cli, write_plan
+    from tests.helpers import cli, write_plan
 
     repo = demo_repo()
     outline = (

@@ -207,3 +207,16 @@ def mentioned_paths(text: str) -> tuple[str, ...]:
             if looks_like_path and re.fullmatch(r"[\w./*-]+", token):
                 found.append(token)
     return tuple(found)
+
+
+# A step starting with one of these verbs asks for a change to files: `runner done` on a task
+# with such a manual step and no change is refused (unless --allow-empty).
+_CHANGE_VERB = re.compile(
+    r"^(?:add|apply|archive|change|create|delete|edit|fix|implement|insert|merge|modify|move|refactor"
+    r"|remove|rename|replace|rewrite|set|update|write)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_change(text: str) -> bool:
+    return bool(_CHANGE_VERB.match(text.strip()))

@@ -118,7 +118,7 @@ def codemod_apply(
 
 def _repository_of(path: Path) -> Repository | None:
     try:
-        repo = Repository(path.parent)
+        repo = Repository(path.parent, enclosing=True)
         repo.head()
     except InputError:
         return None

@@ -1,16 +1,14 @@
-"""The read-only commands: `status`, `next`, `lint`. No lock, no writes."""
+"""The read-only commands: `status`, `next` (`lint` is in adopt.py). No lock, no writes."""
 
 from __future__ import annotations
 
 from runner.blueprint.edit import task_state
-from runner.commands.session import Session
-from runner.errors import ExitCode, RunnerError
-from runner.report import CommandReport, Goal, LintData, LintStep, NextData, StatusData, TaskRow
+from runner.commands.view import BlueprintView
+from runner.report import CommandReport, Goal, NextData, StatusData, TaskRow
 from runner.reporting import tracker_values
-from runner.tasks import plan_step, plan_task
 
 
-def status(session: Session) -> CommandReport:
+def status(session: BlueprintView) -> CommandReport:
     bp = session.load()
     report = CommandReport("status", plan=bp.plan_id, blueprint=session.display, repo=str(session.root))
     tasks = [
@@ -30,7 +28,7 @@ def status(session: Session) -> CommandReport:
     return report
 
 
-def next_goal(session: Session) -> CommandReport:
+def next_goal(session: BlueprintView) -> CommandReport:
     bp = session.load()
     report = CommandReport("next", plan=bp.plan_id, blueprint=session.display, repo=str(session.root))
     pending = bp.pending()
@@ -38,6 +36,8 @@ def next_goal(session: Session) -> CommandReport:
         report.message = f"every task of {bp.plan_id} is completed"
         report.data = NextData(task=None)
         return report
+    from runner.tasks import plan_task  # libcst: only `next` needs the codemod registry
+
     plan = plan_task(bp, pending[0], session.root)
     report.data = NextData(
         task=Goal(
@@ -52,32 +52,4 @@ def next_goal(session: Session) -> CommandReport:
         )
     )
     report.message = f"next: Task {plan.task.id}: {plan.task.title}"
-    return report
-
-
-def lint(session: Session) -> CommandReport:
-    """Classify every step; collect every error rather than stopping at the first."""
-    bp = session.load()
-    report = CommandReport("lint", plan=bp.plan_id, blueprint=session.display, repo=str(session.root))
-    steps: list[LintStep] = []
-    errors: list[str] = []
-    for task in bp.tasks:
-        for step in task.steps:
-            try:
-                planned, files = plan_step(bp, step, session.root)
-                steps.append(
-                    LintStep(task=task.id, line=step.line, text=step.text, kind=planned.kind, files=files)
-                )
-            except RunnerError as err:
-                steps.append(LintStep(task=task.id, line=step.line, text=step.text, kind="error"))
-                errors.append(err.one_line())
-    report.data = LintData(steps=steps, errors=errors)
-    if errors:
-        report.exit_code = ExitCode.INPUT_ERROR
-        report.message = f"{len(errors)} error(s)"
-    else:
-        kinds: dict[str, int] = {}
-        for entry in steps:
-            kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + 1
-        report.message = "ok: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
     return report

@@ -1,4 +1,4 @@
-"""``lint --fix``: a blueprint's manual steps rewritten into the grammar, shown as a diff.
+"""The target directory as `lint --fix` sees it, and the fix itself (applied in memory).
 
 :mod:`runner.blueprint.suggest` decides what each step means; this module gives it
 a view of the target directory (files, their definitions, their YAML keys), never

@@ -1,0 +1,102 @@
+"""A test that is an agent: it executes every blueprint in blueprints/ through the CLI,
+reading only the one JSON document each call prints and following its ``next_action``.
+
+It starts from `runner status`, runs whatever argv ``next_action`` names (a `git`
+argv with git itself), and stops when ``next_action.argv`` is null. At a manual step
+it does what an agent would: edits the files the task names (a comment recording
+the step, in the file's own comment syntax), then follows ``next_action`` again.
+Every response is checked against its JSON Schema on the way.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.blueprint.model import load_blueprint
+from runner.cli import main
+from runner.demo import make_demo_repo
+from tests.conftest import BLUEPRINTS, ROOT
+from tests.test_schemas import validator
+
+MAX_CALLS = 60
+_PATH = re.compile(r"`([\w./-]+\.(?:py|ya?ml|md|toml|txt|sh))`")
+_COMMENT = {".py": "# ", ".yaml": "# ", ".yml": "# ", ".toml": "# ", ".sh": "# ", ".md": "<!-- "}
+
+
+def execute(argv: list[str], cwd: Path) -> dict[str, Any]:
+    """Run one suggested argv the way an agent would; runner calls must print one JSON document."""
+    assert argv[0] == "runner", argv
+    buffer = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(cwd)
+        with redirect_stdout(buffer):
+            code = main(argv[1:])
+    document: dict[str, Any] = json.loads(buffer.getvalue())  # exactly one document, or this raises
+    assert document["exit_code"] == code
+    errors = list(validator(document["command"]).iter_errors(document))
+    assert not errors, errors[0].message
+    return document
+
+
+def manual_edit(repo: Path, document: dict[str, Any]) -> str:
+    """A plausible agent edit for the manual step the response names; returns the file edited."""
+    task = document["tasks"][-1]
+    step = task["manual_step"]
+    texts = [step["text"]] + [s["text"] for s in task["steps"]]
+    candidates = [p for text in texts for p in _PATH.findall(text) if (repo / p).is_file()]
+    target = candidates[0] if candidates else "NOTES.md"
+    path = repo / target
+    prefix = _COMMENT.get(path.suffix, "# ")
+    suffix = " -->" if prefix == "<!-- " else ""
+    note = f"{prefix}agent: {document['plan']} Task {task['id']}: {step['text']}{suffix}\n"
+    existing = path.read_bytes() if path.exists() else b""
+    if existing and not existing.endswith(b"\n"):
+        note = "\n" + note
+    path.write_bytes(existing + note.encode("utf-8"))
+    return target
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS, ids=lambda p: p.stem)
+def test_an_agent_completes_every_blueprint_by_following_next_action(blueprint: Path, tmp_path: Path) -> None:
+    model = load_blueprint(blueprint)
+    fixture = ROOT / str(model.front_matter.get("demo_fixture", "fixtures/ocr-project"))
+    repo = make_demo_repo(tmp_path / "repo", [blueprint], fixture)
+    path = f"blueprints/{blueprint.name}"
+
+    argv = ["runner", "status", path, "--json"]
+    previous = argv
+    trail: list[tuple[str, int, str]] = []
+    edits: list[str] = []
+    for _ in range(MAX_CALLS):
+        if argv[0] == "git":  # e.g. set edits aside; then retry what was refused
+            subprocess.run(argv, cwd=repo, check=True, capture_output=True)
+            argv = previous
+            continue
+        document = execute(argv, repo)
+        trail.append((" ".join(argv[1:3]), document["exit_code"], document["code"]))
+        action = document["next_action"]
+        assert set(action) == {"argv", "why", "alternatives"} and action["why"]
+        if document["code"] == "manual_step":
+            edits.append(manual_edit(repo, document))
+        if action["argv"] is None:
+            break
+        assert action["argv"][0] in ("runner", "git"), action
+        previous, argv = argv, action["argv"]
+    else:
+        pytest.fail(f"no end after {MAX_CALLS} calls: {trail}")
+
+    final = execute(["runner", "status", path, "--json"], repo)
+    assert final["data"]["next_task"] is None, trail
+    assert {t["state"] for t in final["data"]["tasks"]} == {"completed"}, trail
+    assert document["code"] == "ok", trail
+    # Each manual task's edit landed in its commit: the tree is clean.
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True)
+    assert status.stdout == "", (status.stdout, edits)
