@@ -69,6 +69,11 @@ def _data(data: CommandData, out: Console, err: Console) -> None:
             )
         for error in data["errors"]:
             err.print(f"[red]error:[/red] {esc(error)}")
+        for fix in data["suggestions"]:
+            verb = "fixed" if data["fixed"] else "fix"
+            out.print(f"  line {fix['line']:>4}  [green]{verb}:[/green] {esc(str(fix['replacement']))}")
+        for finding in data["findings"]:
+            err.print(f"[yellow]warning:[/yellow] line {finding['line']}: {esc(str(finding['message']))}")
     elif "codemods" in data:  # codemod list
         for codemod in data["codemods"]:
             out.print(f"[bold]{esc(codemod['name'])}[/bold]  {esc(codemod['description'])}")

@@ -31,16 +31,16 @@ names no task, and a codemod step that no gate step follows in its task.
 
 from __future__ import annotations
 
-import ast
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import libcst as cst
+
 from runner.blueprint.edit import Edit, apply_edits
 from runner.blueprint.model import BOM, Blueprint, Step, Task, encode
-from runner.blueprint.steps import CodemodStep, Gate, Manual, classify, mentioned_paths
+from runner.blueprint.steps import CodemodStep, Gate, Manual, _dotted, classify, mentioned_paths
 
 
 class Workspace(Protocol):
@@ -137,53 +137,46 @@ def _context_file(bp: Blueprint, task: Task) -> str | None:
     return phase[0] if len(phase) == 1 else None
 
 
-def _dotted(node: ast.expr) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base else ""
-    return ""
+def _is_one(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Integer | cst.Float) and node.evaluated_value == 1
 
 
-def _is_one(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and not isinstance(node.value, bool) and node.value == 1
+def _single_argument(call: cst.Call) -> cst.BaseExpression | None:
+    """The call's one positional argument (no keywords, no ``*``), else None."""
+    if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
+        return None
+    return call.args[0].value
 
 
-def _is_one_plus_exp_neg(node: ast.expr) -> bool:
-    """``1 + torch.exp(-z)`` (either order)."""
-    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
+def _is_one_plus_exp_neg(node: cst.BaseExpression) -> bool:
+    """``1 + torch.exp(-z)`` (either order, parentheses or not)."""
+    if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add)):
         return False
     for one, other in ((node.left, node.right), (node.right, node.left)):
-        if (
-            _is_one(one)
-            and isinstance(other, ast.Call)
-            and _dotted(other.func) == "torch.exp"
-            and len(other.args) == 1
-            and not other.keywords
-            and isinstance(other.args[0], ast.UnaryOp)
-            and isinstance(other.args[0].op, ast.USub)
-        ):
-            return True
+        if _is_one(one) and isinstance(other, cst.Call) and _dotted(other.func) == "torch.exp":
+            argument = _single_argument(other)
+            if isinstance(argument, cst.UnaryOperation) and isinstance(argument.operator, cst.Minus):
+                return True
     return False
 
 
-def _expression(code: str) -> ast.expr | None:
+def _expression(code: str) -> cst.BaseExpression | None:
     try:
-        return ast.parse(code.strip(), mode="eval").body
-    except SyntaxError:
+        return cst.parse_expression(code.strip())
+    except cst.ParserSyntaxError:
         return None
 
 
 def _is_hand_written_sigmoid(code: str) -> bool:
     """``torch.reciprocal(1 + torch.exp(-z))``, ``1 / (1 + torch.exp(-z))`` or ``(…).reciprocal()``."""
     node = _expression(code)
-    if isinstance(node, ast.Call) and not node.keywords and len(node.args) <= 1:
-        if _dotted(node.func) == "torch.reciprocal" and len(node.args) == 1:
-            return _is_one_plus_exp_neg(node.args[0])
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "reciprocal" and not node.args:
+    if isinstance(node, cst.Call):
+        if _dotted(node.func) == "torch.reciprocal":
+            argument = _single_argument(node)
+            return argument is not None and _is_one_plus_exp_neg(argument)
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "reciprocal" and not node.args:
             return _is_one_plus_exp_neg(node.func.value)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and _is_one(node.left):
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide) and _is_one(node.left):
         return _is_one_plus_exp_neg(node.right)
     return False
 
@@ -191,10 +184,9 @@ def _is_hand_written_sigmoid(code: str) -> bool:
 def _is_sigmoid_call(code: str) -> bool:
     node = _expression(code)
     return (
-        isinstance(node, ast.Call)
+        isinstance(node, cst.Call)
         and _dotted(node.func) == "torch.sigmoid"
-        and len(node.args) == 1
-        and not node.keywords
+        and _single_argument(node) is not None
     )
 
 
@@ -333,17 +325,6 @@ def suggest(bp: Blueprint, workspace: Workspace | None = None) -> list[Suggestio
 def apply_suggestions(bp: Blueprint, suggestions: list[Suggestion]) -> bytes:
     """The blueprint with each suggested step's text replaced; every other byte kept."""
     return apply_edits(bp.source, [Edit(s.start, s.end, encode(s.replacement)) for s in suggestions])
-
-
-def unified_diff(path: str, before: bytes, after: bytes) -> str:
-    return "".join(
-        difflib.unified_diff(
-            before.decode("utf-8", "surrogateescape").splitlines(keepends=True),
-            after.decode("utf-8", "surrogateescape").splitlines(keepends=True),
-            f"a/{path}",
-            f"b/{path}",
-        )
-    )
 
 
 def _names_task(bp: Blueprint, value: str) -> bool:

@@ -43,3 +43,16 @@ class TaskSpec:
                 f"{self.text!r} names plan {self.plan}, but the blueprint is {bp.plan_id}", path=bp.path
             )
         return bp.task(self.task_id)
+
+
+def require_next(bp: Blueprint, task: Task, path: str, advice: str) -> None:
+    """Tasks are done (or skipped) in order: ``task`` must be the first pending one."""
+    first = bp.pending()[0]
+    if first is not task:
+        raise InputError(
+            f"Task {first.id} comes before Task {task.id}; {advice}",
+            path=path,
+            line=task.line,
+            code="task_out_of_order",
+            data={"first_pending": first.id},
+        )

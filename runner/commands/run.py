@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from runner.blueprint.edit import block_task, complete_task
 from runner.blueprint.model import Blueprint, parse_blueprint
 from runner.blueprint.steps import asks_for_change
-from runner.blueprint.task_spec import TaskSpec
+from runner.blueprint.task_spec import TaskSpec, require_next
 from runner.commands.session import Session, locked
 from runner.errors import DirtyTreeError, ExitCode, InputError, RunnerError
 from runner.execute import TaskExecution, apply_steps, run_gates
@@ -299,15 +299,7 @@ def done(session: Session, task: str, *, allow_empty: bool = False) -> CommandRe
             raise InputError(
                 f"Task {done_task.id} is already completed", path=session.display, line=done_task.line
             )
-        first = bp.pending()[0]
-        if first is not done_task:
-            raise InputError(
-                f"Task {first.id} comes before Task {done_task.id}; finish (or skip) it first",
-                path=session.display,
-                line=done_task.line,
-                code="task_out_of_order",
-                data={"first_pending": first.id},
-            )
+        require_next(bp, done_task, session.display, "finish (or skip) it first")
         plan = plan_task(bp, done_task, session.root)
         edited = [p for p in session.repo.dirty_paths() if p != session.blueprint_in_repo]
         execution = apply_steps(plan, session.root)

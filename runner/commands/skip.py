@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from runner.blueprint.edit import skip_task, task_state
 from runner.blueprint.model import parse_blueprint
-from runner.blueprint.task_spec import TaskSpec
+from runner.blueprint.task_spec import TaskSpec, require_next
 from runner.commands.session import Session, locked
 from runner.errors import InputError
 from runner.report import CommandReport
@@ -35,15 +35,7 @@ def skip(session: Session, task: str, reason: str) -> CommandReport:
                 line=skipped.line,
                 code="task_completed",
             )
-        first = bp.pending()[0]
-        if first is not skipped:
-            raise InputError(
-                f"Task {first.id} comes before Task {skipped.id}; tasks are skipped in order",
-                path=session.display,
-                line=skipped.line,
-                code="task_out_of_order",
-                data={"first_pending": first.id},
-            )
+        require_next(bp, skipped, session.display, "tasks are skipped in order")
         was = task_state(bp, skipped)
         new_source = skip_task(bp, skipped, reason)
         with session.transaction(bp, skipped.id, "skip") as txn:
