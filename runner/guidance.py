@@ -133,6 +133,20 @@ def _after_success(b: _Builder, doc: dict[str, Any], command: str) -> NextAction
                 f"{len(suggestions)} manual step(s) can be rewritten into steps the runner executes",
                 [Suggestion(b.run(), "run the plan as it is")],
             )
+        if data.get("fixed"):
+            # `run` refuses a blueprint with uncommitted changes: commit the rewrite first.
+            return NextAction(
+                [
+                    "git",
+                    "commit",
+                    "-m",
+                    "Rewrite manual steps the runner can execute (runner lint --fix)",
+                    "--",
+                    b.blueprint,
+                ],
+                "the blueprint was rewritten; commit it (run only works on a committed blueprint)",
+                [Suggestion(b.run(), "then run it")],
+            )
         return NextAction(b.run(), "the blueprint is valid; run it")
     if command == "revert":
         task = _last_task(doc)

@@ -26,7 +26,7 @@ from runner.demo import make_demo_repo
 from tests.conftest import BLUEPRINTS, ROOT
 from tests.test_schemas import validator
 
-MAX_CALLS = 60
+MAX_CALLS = 120
 _PATH = re.compile(r"`([\w./-]+\.(?:py|ya?ml|md|toml|txt|sh))`")
 _COMMENT = {".py": "# ", ".yaml": "# ", ".yml": "# ", ".toml": "# ", ".sh": "# ", ".md": "<!-- "}
 
@@ -64,19 +64,26 @@ def manual_edit(repo: Path, document: dict[str, Any]) -> str:
     return target
 
 
-@pytest.mark.parametrize("blueprint", BLUEPRINTS, ids=lambda p: p.stem)
+SEED = ROOT / "fixtures" / "blueprints" / "seed-PLAN-001.md"
+
+
+@pytest.mark.parametrize("blueprint", [*BLUEPRINTS, SEED], ids=lambda p: p.stem)
 def test_an_agent_completes_every_blueprint_by_following_next_action(blueprint: Path, tmp_path: Path) -> None:
+    """The seed is the original PLAN-001: lint --fix first, manual steps, tasks whose premise
+    is false on this project (it asks to verify a fix that is not there): the agent skips
+    what it cannot make pass, as the first alternative offers, with a reason."""
     model = load_blueprint(blueprint)
     fixture = ROOT / str(model.front_matter.get("demo_fixture", "fixtures/ocr-project"))
     repo = make_demo_repo(tmp_path / "repo", [blueprint], fixture)
     path = f"blueprints/{blueprint.name}"
 
-    argv = ["runner", "status", path, "--json"]
+    argv = ["runner", "lint", path, "--json"]
     previous = argv
     trail: list[tuple[str, int, str]] = []
+    seen: set[tuple[tuple[str, ...], str]] = set()
     edits: list[str] = []
     for _ in range(MAX_CALLS):
-        if argv[0] == "git":  # e.g. set edits aside; then retry what was refused
+        if argv[0] == "git":  # commit a rewritten blueprint, or set edits aside; then retry
             subprocess.run(argv, cwd=repo, check=True, capture_output=True)
             argv = previous
             continue
@@ -86,17 +93,28 @@ def test_an_agent_completes_every_blueprint_by_following_next_action(blueprint: 
         assert set(action) == {"argv", "why", "alternatives"} and action["why"]
         if document["code"] == "manual_step":
             edits.append(manual_edit(repo, document))
-        if action["argv"] is None:
+        chosen = action["argv"]
+        if (tuple(argv), document["code"]) in seen and action["alternatives"]:
+            # The same answer twice: what it suggests does not work here; take the alternative.
+            chosen = [
+                a if a != "REASON" else "the agent could not make its gates pass"
+                for a in action["alternatives"][0]["argv"]
+            ]
+        seen.add((tuple(argv), document["code"]))
+        if chosen is None:
             break
-        assert action["argv"][0] in ("runner", "git"), action
-        previous, argv = argv, action["argv"]
+        assert chosen[0] in ("runner", "git"), action
+        previous, argv = argv, chosen
     else:
         pytest.fail(f"no end after {MAX_CALLS} calls: {trail}")
 
     final = execute(["runner", "status", path, "--json"], repo)
     assert final["data"]["next_task"] is None, trail
-    assert {t["state"] for t in final["data"]["tasks"]} == {"completed"}, trail
+    states = {t["state"] for t in final["data"]["tasks"]}
+    assert states <= {"completed", "skipped"}, trail
+    if blueprint != SEED:
+        assert states == {"completed"}, trail
     assert document["code"] == "ok", trail
-    # Each manual task's edit landed in its commit: the tree is clean.
+    # Each manual task's edit landed in its commit (or was set aside): the tree is clean.
     status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True)
     assert status.stdout == "", (status.stdout, edits)
