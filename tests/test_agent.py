@@ -52,7 +52,8 @@ def manual_edit(repo: Path, document: dict[str, Any]) -> str:
     step = task["manual_step"]
     texts = [step["text"]] + [s["text"] for s in task["steps"]]
     candidates = [p for text in texts for p in _PATH.findall(text) if (repo / p).is_file()]
-    target = candidates[0] if candidates else "NOTES.md"
+    # No file named: a note in the project's README (an untracked new file would not be committed).
+    target = candidates[0] if candidates else "README.md"
     path = repo / target
     prefix = _COMMENT.get(path.suffix, "# ")
     suffix = " -->" if prefix == "<!-- " else ""

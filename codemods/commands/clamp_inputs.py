@@ -15,20 +15,12 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     GlobalScope,
     ImportAssignment,
-    ProviderT,
-    QualifiedNameProvider,
     Scope,
     ScopeProvider,
 )
 
-from codemods.base import Option, RunnerCodemod
-from codemods.targets import (
-    OVERLOAD,
-    check_function_spec,
-    check_param_name,
-    function_needles,
-    spec_matches,
-)
+from codemods.base import Option
+from codemods.targets import NO_PARAM, FunctionTargetCodemod, function_needles
 
 # Calls that clamp a tensor: methods of Tensor, functions of torch (by qualified name).
 _CLAMP_METHODS = frozenset({"clamp", "clip"})
@@ -91,10 +83,6 @@ _LOGIT_LOSSES = frozenset(
 # Uses showing the param is a container, not a tensor.
 _MAPPING_METHODS = frozenset({"items", "keys", "values", "get", "append", "extend"})
 
-_NO_PARAM = "no such parameter"  # a sentinel reason, reported once per file
-_TYPE_CHECKING = m.Name("TYPE_CHECKING") | m.Attribute(
-    value=m.Name("typing") | m.Name("typing_extensions"), attr=m.Name("TYPE_CHECKING")
-)
 _DOCSTRING = m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])
 
 
@@ -132,18 +120,9 @@ class _NoNestedScopes(cst.CSTVisitor):
         return False
 
 
-class _Collect(cst.CSTVisitor):
-    """Every Name and Call below a node (nested scopes included)."""
-
-    def __init__(self) -> None:
-        self.names: list[cst.Name] = []
-        self.calls: list[cst.Call] = []
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.append(node)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
+def _calls(node: cst.CSTNode) -> list[cst.Call]:
+    """Every call in ``node`` (nested scopes included)."""
+    return [cst.ensure_type(c, cst.Call) for c in m.findall(node, m.Call())]
 
 
 class _BodyFacts(_NoNestedScopes):
@@ -180,7 +159,7 @@ class _Plan:
     add_torch_import: bool = False
 
 
-class ClampInputs(RunnerCodemod):
+class ClampInputs(FunctionTargetCodemod):
     """Insert a NaN/Inf check and a clamp of one tensor parameter at the start of a function.
 
     With the defaults, the start of every ``forward`` taking ``pred`` gets, after the
@@ -217,20 +196,38 @@ class ClampInputs(RunnerCodemod):
 
     Valid (left alone)::
 
+        import torch
+
+
         def forward(self, pred, gt):
             if not torch.isfinite(pred).all():
                 raise ValueError("pred contains NaN or Inf")
             pred = pred.clamp(0, 1)
             return (pred - gt).abs().mean()
 
-    Invalid (rewritten into the above)::
+    Invalid (rewritten)::
+
+        import torch
+
 
         def forward(self, pred, gt):
+            return (pred - gt).abs().mean()
+
+    becomes::
+
+        import torch
+
+
+        def forward(self, pred, gt):
+            if not torch.isfinite(pred).all():
+                raise ValueError("pred contains NaN or Inf")
+            pred = pred.clamp(0, 1)
             return (pred - gt).abs().mean()
     """
 
     NAME: ClassVar[str] = "clamp-inputs"
     DESCRIPTION = "Insert a NaN/Inf check and pred = pred.clamp(0, 1) at the start of a function."
+    LAMBDA_REASON: ClassVar[str] = "a guard cannot be inserted into a lambda body"
     NEEDLES: ClassVar[tuple[bytes, ...]] = function_needles("forward")
     OPTIONS: ClassVar[tuple[Option, ...]] = (
         Option("function", str, "forward", "function name, or Class.method"),
@@ -239,17 +236,10 @@ class ClampInputs(RunnerCodemod):
         Option("max", float, 1.0, "upper clamp bound"),
         Option("check_finite", bool, True, "also insert the NaN/Inf check"),
     )
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
-        *RunnerCodemod.METADATA_DEPENDENCIES,
-        QualifiedNameProvider,
-        ScopeProvider,
-    )
 
     @classmethod
     def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
         options = super().resolve_options(given)
-        check_function_spec(str(options["function"]))
-        check_param_name(str(options["param"]))
         low, high = options["min"], options["max"]
         if not isinstance(low, int | float) or not isinstance(high, int | float):
             raise ValueError("options 'min' and 'max' take numbers")
@@ -257,65 +247,21 @@ class ClampInputs(RunnerCodemod):
             raise ValueError(f"options 'min' and 'max' must be finite with min <= max: {low}, {high}")
         return options
 
-    @classmethod
-    def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
-        """Needles for these (resolved) options: where the function is defined."""
-        return function_needles(str(options.get("function") or "forward"))
-
     def __init__(self, context: CodemodContext, **options: object) -> None:
         super().__init__(context, **options)
-        self.spec = str(self.options["function"])
-        self.param = str(self.options["param"])
         self.low = float(self.options["min"])  # type: ignore[arg-type]
         self.high = float(self.options["max"])  # type: ignore[arg-type]
         self.check_finite = bool(self.options["check_finite"])
         self.plans: dict[cst.FunctionDef, _Plan] = {}
-        self.tree: cst.Module | None = None
         self.torch_imports: tuple[list[str], bool] | None = None
         self.type_checking_imports: set[int] = set()
-        self.without_param: list[cst.FunctionDef] = []
-        self.with_param = 0
 
     # -- traversal ---------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
-        self.tree = node
         # Imports under a module-level ``if TYPE_CHECKING:`` bind nothing at run time.
-        for stmt in node.body:
-            if isinstance(stmt, cst.If) and m.matches(stmt.test, _TYPE_CHECKING):
-                for found in m.findall(stmt.body, m.Import() | m.ImportFrom()):
-                    self.type_checking_imports.add(id(found))
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) != 1 or not isinstance(node.value, cst.Lambda):
-            return
-        target = node.targets[0].target
-        if isinstance(target, cst.Name) and self._targeted(target.value, target):
-            self.record_skip(
-                node, f"{target.value} is a lambda; a guard cannot be inserted into a lambda body"
-            )
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if not self._targeted(node.name.value, node.name):
-            return
-        outcome = self._plan(node)
-        if outcome is _NO_PARAM:
-            self.without_param.append(node)
-        elif isinstance(outcome, str):
-            self.record_skip(node, f"{node.name.value}: {outcome}")
-        elif outcome is not None:
-            self.plans[node] = outcome
-        if outcome is not _NO_PARAM:
-            self.with_param += 1
-
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        # One skip per file, not one per def: a bare name like ``forward`` matches many.
-        if self.without_param and not self.with_param:
-            count = len(self.without_param)
-            self.record_skip(
-                self.without_param[0],
-                f"{count} def(s) named {self.spec} here, none has a parameter named {self.param}",
-            )
-        return updated_node
+        for block in self.type_checking_blocks(node):
+            for found in m.findall(block.body, m.Import() | m.ImportFrom()):
+                self.type_checking_imports.add(id(found))
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -332,26 +278,28 @@ class ClampInputs(RunnerCodemod):
         self.record_change(original_node, plan.description)
         return updated_node.with_changes(body=block.with_changes(body=lines))
 
-    # -- targeting ---------------------------------------------------------------
-    def _targeted(self, bare: str, name_node: cst.CSTNode) -> bool:
-        if bare != self.spec.rsplit(".", 1)[-1]:
-            return False
-        qnames = self.get_metadata(QualifiedNameProvider, name_node, set())
-        return spec_matches(self.spec, bare, (q.name for q in qnames))
-
-    def _qnames(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
-
     # -- the decision ------------------------------------------------------------
+    def decide(self, node: cst.FunctionDef) -> str | None:
+        """Plan the insertions into ``node`` (kept in ``self.plans``), or say why not."""
+        plan = self._plan(node)
+        if isinstance(plan, _Plan):
+            self.plans[node] = plan
+            return None
+        return plan
+
     def _plan(self, node: cst.FunctionDef) -> _Plan | str | None:
-        """The insertions, a skip reason, or ``None`` when already guarded."""
+        """The insertions, ``NO_PARAM``, a skip reason, or ``None`` when already guarded."""
         p = self.param
-        for decorator in node.decorators:
-            if self._qnames(decorator.decorator) & OVERLOAD:
-                return None  # a typing stub; the implementation is guarded
-        param = self._find_param(node.params)
-        if isinstance(param, str):
-            return param
+        if self.is_overload(node):
+            return None  # a typing stub; the implementation is guarded
+        param = self.find_param(node.params)
+        if param is None:
+            return NO_PARAM
+        if param == "*":
+            return f"{p} is *{p} (a tuple of values), not one tensor"
+        if param == "**":
+            return f"{p} is **{p} (a dict of values), not one tensor"
+        assert isinstance(param, cst.Param)
         problem = self._param_problem(param)
         if problem:
             return problem
@@ -408,7 +356,7 @@ class ClampInputs(RunnerCodemod):
                 return resolved
             torch_name, add_import = resolved
 
-        config = self._config()
+        config = self.module.config_for_parsing
         nl = config.default_newline
         indent = block.indent
         plan = _Plan(add_torch_import=add_import)
@@ -440,29 +388,17 @@ class ClampInputs(RunnerCodemod):
             plan.description += " (and added import torch)"
         return plan
 
-    def _find_param(self, params: cst.Parameters) -> cst.Param | str:
-        p = self.param
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            if param.name.value == p:
-                return param
-        star = params.star_arg
-        if isinstance(star, cst.Param) and star.name.value == p:
-            return f"{p} is *{p} (a tuple of values), not one tensor"
-        if params.star_kwarg is not None and params.star_kwarg.name.value == p:
-            return f"{p} is **{p} (a dict of values), not one tensor"
-        return _NO_PARAM
-
     def _param_problem(self, param: cst.Param) -> str:
         p = self.param
         if param.default is not None:
-            code = self._code(param.default)
+            code = self.code_of(param.default)
             return f"{p} has a default ({code}), so it may not always be a tensor"
         if param.annotation is None:
             return ""
         annotation = param.annotation.annotation
-        code = self._code(annotation)
+        code = self.code_of(annotation)
         if isinstance(annotation, cst.Name | cst.Attribute) and any(
-            q.startswith("torch.") and q.endswith("Tensor") for q in self._qnames(annotation)
+            q.startswith("torch.") and q.endswith("Tensor") for q in self.names_of(annotation)
         ):
             return ""
         return f"{p} is annotated {code}, not torch.Tensor"
@@ -511,7 +447,7 @@ class ClampInputs(RunnerCodemod):
                     f" {self.line_of(call)}, not as a tensor"
                 )
             if (
-                "builtins.isinstance" in self._qnames(func)
+                "builtins.isinstance" in self.names_of(func)
                 and call.args
                 and self._is_param(call.args[0].value, touching)
             ):
@@ -544,16 +480,14 @@ class ClampInputs(RunnerCodemod):
         arg = next((a for a in call.args if a.keyword and a.keyword.value == "input"), arg)
         if arg is None or not self._is_param(arg.value, touching):
             return ""
-        matched = sorted(self._qnames(func) & (_ACTIVATION_FUNCS | _LOGIT_LOSSES))
+        matched = sorted(self.names_of(func) & (_ACTIVATION_FUNCS | _LOGIT_LOSSES))
         return matched[0] if matched else ""
 
     def _activation_in(self, expr: cst.BaseExpression) -> bool:
-        collected = _Collect()
-        expr.visit(collected)
-        for call in collected.calls:
+        for call in _calls(expr):
             if isinstance(call.func, cst.Attribute) and call.func.attr.value in _ACTIVATION_METHODS:
                 return True
-            if self._qnames(call.func) & _ACTIVATION_FUNCS:
+            if self.names_of(call.func) & _ACTIVATION_FUNCS:
                 return True
         return False
 
@@ -601,7 +535,7 @@ class ClampInputs(RunnerCodemod):
             value = small.value
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             call = small.value
-            if self._qnames(call.func) & _TORCH_ASSERT and call.args:
+            if self.names_of(call.func) & _TORCH_ASSERT and call.args:
                 if self._has_finite_call(call.args[0].value, touching):
                     return ("check", "")
             elif isinstance(call.func, cst.Attribute) and self._is_param(call.func.value, touching):
@@ -617,7 +551,7 @@ class ClampInputs(RunnerCodemod):
                     return self._clamp_kind(value, value.args)
                 if func.attr.value in _NAN_TO_NUM_METHODS:
                     return ("check", "")
-            qnames = self._qnames(func)
+            qnames = self.names_of(func)
             if value.args and self._is_param(value.args[0].value, touching):
                 if value.args[0].keyword is None and qnames & _CLAMP_FUNCS:
                     return self._clamp_kind(value, value.args[1:])
@@ -647,8 +581,8 @@ class ClampInputs(RunnerCodemod):
             and literal_number(high) == self.high
         ):
             return ("clamp", "")
-        low_code = self._code(low) if low is not None else "None"
-        high_code = self._code(high) if high is not None else "None"
+        low_code = self.code_of(low) if low is not None else "None"
+        high_code = self.code_of(high) if high is not None else "None"
         return (
             "other-clamp",
             f"{self.param} is already clamped to ({low_code}, {high_code}) at line"
@@ -657,9 +591,7 @@ class ClampInputs(RunnerCodemod):
         )
 
     def _has_finite_call(self, expr: cst.BaseExpression, touching: set[int]) -> bool:
-        collected = _Collect()
-        expr.visit(collected)
-        return any(self._is_finite_call(call, touching) for call in collected.calls)
+        return any(self._is_finite_call(call, touching) for call in _calls(expr))
 
     def _is_finite_call(self, call: cst.Call, touching: set[int]) -> bool:
         func = call.func
@@ -669,7 +601,7 @@ class ClampInputs(RunnerCodemod):
             and self._is_param(func.value, touching)
         ):
             return True
-        if call.args and self._qnames(func) & _FINITE_FUNCS:
+        if call.args and self.names_of(func) & _FINITE_FUNCS:
             return self._is_param(call.args[0].value, touching)
         return False
 
@@ -680,9 +612,7 @@ class ClampInputs(RunnerCodemod):
         return None
 
     def _touches(self, node: cst.CSTNode, touching: set[int]) -> bool:
-        collected = _Collect()
-        node.visit(collected)
-        return any(id(name) in touching for name in collected.names)
+        return any(id(name) in touching for name in m.findall(node, m.Name()))
 
     # -- torch -------------------------------------------------------------------
     def _torch_imports(self, scope: Scope) -> tuple[list[str], bool]:
@@ -746,14 +676,6 @@ class ClampInputs(RunnerCodemod):
         return "torch", True
 
     # -- helpers -----------------------------------------------------------------
-    def _config(self) -> cst.PartialParserConfig:
-        assert self.tree is not None
-        return self.tree.config_for_parsing
-
-    def _code(self, node: cst.CSTNode) -> str:
-        assert self.tree is not None
-        return self.tree.code_for_node(node)
-
     @staticmethod
     def _as_block(body: cst.BaseSuite) -> cst.IndentedBlock:
         """The body as an indented block; a one-line suite becomes one (its docstring,

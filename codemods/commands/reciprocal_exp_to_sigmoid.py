@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+import libcst.matchers as m
+from libcst.codemod.visitors import AddImportsVisitor, GatherExportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
     ImportAssignment,
     ProviderT,
@@ -22,6 +23,7 @@ from libcst.metadata import (
 )
 
 from codemods.base import Option, RunnerCodemod
+from codemods.imports import carry_lines, is_blank
 
 _EXP_WORD = re.compile(r"\bexp\b")
 _TORCH = QualifiedName("torch", QualifiedNameSource.IMPORT)
@@ -209,20 +211,6 @@ def _sole_argument(node: cst.BaseExpression) -> tuple[cst.Arg, cst.BaseParenthes
     return cst.Arg(node), cst.SimpleWhitespace("")
 
 
-def _is_dunder_all(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "__all__"
-
-
-class _StringCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.strings: set[str] = set()
-
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        value = node.evaluated_value
-        if isinstance(value, str):
-            self.strings.add(value)
-
-
 class _CandidateFinder(cst.CSTVisitor):
     """Whether a tree has any expression shaped like the logistic function (no metadata)."""
 
@@ -238,23 +226,8 @@ class _CandidateFinder(cst.CSTVisitor):
         return True
 
 
-class _CommentCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.comments: Counter[str] = Counter()
-
-    def visit_Comment(self, node: cst.Comment) -> None:
-        self.comments[node.value] += 1
-
-
 def _comments(node: cst.CSTNode) -> Counter[str]:
-    collector = _CommentCollector()
-    node.visit(collector)
-    return collector.comments
-
-
-def _short(code: str, limit: int = 60) -> str:
-    code = re.sub(r"\s+", " ", code).strip()
-    return code if len(code) <= limit else code[: limit - 3] + "..."
+    return Counter(cst.ensure_type(c, cst.Comment).value for c in m.findall(node, m.Comment()))
 
 
 class ReciprocalExpToSigmoid(RunnerCodemod):
@@ -298,13 +271,27 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
 
     Valid (left alone)::
 
+        import numpy as np
+
         y = np.reciprocal(1 + np.exp(-z))
 
     Invalid (rewritten)::
 
+        import torch
+
         y = torch.reciprocal(1 + torch.exp(-self.k * (x - y)))
-        # becomes
+
+    becomes::
+
+        import torch
+
         y = torch.sigmoid(self.k * (x - y))
+
+    Invalid (skipped: ``out=`` makes it another operation)::
+
+        import torch
+
+        y = 1 / (1 + torch.exp(-z, out=buffer))
     """
 
     NAME: ClassVar[str] = "reciprocal-exp-to-sigmoid"
@@ -355,8 +342,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
 
     # -- per file state --------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
-        self._module = node
-        self._star_import = False
+        self._star_imports: list[cst.ImportFrom] = []
         self._torch_aliases: list[str] = []  # names bound by `import torch [as X]`
         # Names of `from torch import exp` bindings used by rewritten calls.
         self._consumed: set[cst.CSTNode] = set()
@@ -366,7 +352,9 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         # from (None: unknown), so a local `from torch import exp` can become a local
         # `import torch`.
         self._import_needs: list[ImportAssignment | None] = []
-        self._exported: set[str] = set()  # strings in __all__
+        exports = GatherExportsVisitor(self.context)
+        node.visit(exports)
+        self._exported = exports.explicit_exported_objects  # strings in __all__
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
@@ -379,24 +367,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if isinstance(node.names, cst.ImportStar):
-            self._star_import = True
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if any(_is_dunder_all(t.target) for t in node.targets):
-            self._note_exported(node.value)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if _is_dunder_all(node.target):
-            self._note_exported(node.value)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if _is_dunder_all(node.target) and node.value is not None:
-            self._note_exported(node.value)
-
-    def _note_exported(self, value: cst.BaseExpression) -> None:
-        collector = _StringCollector()
-        value.visit(collector)
-        self._exported.update(collector.strings)
+            self._star_imports.append(node)
 
     # -- imports ---------------------------------------------------------------
     # A `from torch import exp` line whose every use was rewritten is dropped, or, when
@@ -486,14 +457,11 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
             assert isinstance(removed, cst.SimpleStatementLine)
             del body[index]
             if index < len(body):
-                # Keep the blank lines that separated the dropped line, and its comments.
                 following = body[index]
                 assert isinstance(following, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
-                leading = following.leading_lines
-                if any(empty.comment for empty in removed.leading_lines):
-                    leading = [*removed.leading_lines, *leading]
-                elif len(removed.leading_lines) > len(leading):
-                    leading = removed.leading_lines
+                header = self.module.header
+                at_start = module_level and index == 0 and (not header or is_blank(header[-1]))
+                leading = carry_lines(removed.leading_lines, following.leading_lines, strip_leading=at_start)
                 body[index] = following.with_changes(leading_lines=leading)
         return body
 
@@ -507,7 +475,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         return self._rewrite(original_node, updated_node)
 
     def _names(self, node: cst.CSTNode) -> set[QualifiedName]:
-        return set(self.get_metadata(QualifiedNameProvider, node, set()))
+        return set(self.qualified_names(node))
 
     def _rewrite(
         self, original: cst.BinaryOperation | cst.Call, updated: cst.BinaryOperation | cst.Call
@@ -531,13 +499,6 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         problem = self._argument_problem(shape)
         if problem:
             return self._skip(original, updated, problem)
-        if self._star_import:
-            return self._skip(
-                original,
-                updated,
-                "the module has a star import (`from ... import *`), which could rebind"
-                " torch names; rewrite by hand",
-            )
         torch_name, add_import = self._torch_name(shape.exp_call)
         if torch_name is None:
             return self._skip(
@@ -546,6 +507,9 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
                 "no name refers to the torch module here and `torch` is bound to something"
                 " else, so torch.sigmoid cannot be named",
             )
+        problem = self._star_import_problem(shape, torch_name)
+        if problem:
+            return self._skip(original, updated, problem)
 
         new_shape = _shape(updated)
         if new_shape is None:  # pragma: no cover - inner rewrites only touch the exponent
@@ -586,9 +550,9 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         self._consume(shape.exp_call.func)
         if shape.form == "function" and shape.reciprocal is not None:
             self._consume(shape.reciprocal.func)
-        before = self._module.code_for_node(updated.with_changes(lpar=[], rpar=[]))
-        after = self._module.code_for_node(replacement.with_changes(lpar=[], rpar=[]))
-        self.record_change(original, f"{_short(before)} -> {_short(after)}")
+        before = self.code_of(updated.with_changes(lpar=[], rpar=[]))
+        after = self.code_of(replacement.with_changes(lpar=[], rpar=[]))
+        self.record_change(original, f"{self.short(before)} -> {self.short(after)}")
         return replacement
 
     def _skip(
@@ -600,8 +564,34 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         self.record_skip(original, reason)
         return updated
 
+    def _star_import_problem(self, shape: _Shape, torch_name: str) -> str:
+        """Why a star import of this file may rebind a name the rewrite relies on, or empty.
+
+        Star imports from the standard library or this source tree bind known names
+        (``from typing import *`` cannot bind ``torch``); any other could bind anything.
+        """
+        relied_on = {torch_name}
+        for call in (shape.exp_call, shape.reciprocal if shape.form == "function" else None):
+            head = call.func if call is not None else None
+            while isinstance(head, cst.Attribute):
+                head = head.value
+            if isinstance(head, cst.Name):
+                relied_on.add(head.value)
+        for star in self._star_imports:
+            names = self.star_import_names(star)
+            spelled = self.short(self.code_of(star))
+            if names is None:
+                return (
+                    f"the module has a star import (`{spelled}`) whose names cannot be known,"
+                    " which could rebind torch names; rewrite by hand"
+                )
+            rebound = sorted(names & relied_on)
+            if rebound:
+                return f"the star import `{spelled}` binds {', '.join(rebound)}; rewrite by hand"
+        return ""
+
     def _ambiguous(self, func: cst.BaseExpression) -> str:
-        spelled = self._module.code_for_node(func)
+        spelled = self.code_of(func)
         kinds = {
             QualifiedNameSource.IMPORT: "an import",
             QualifiedNameSource.LOCAL: "an assignment",

@@ -67,13 +67,42 @@ def codemod_apply(
         call = CodemodCall(codemod, codemod.resolve_options(options))
     except ValueError as err:
         raise InputError(str(err)) from None
+    for given in paths:
+        if not given.exists():
+            raise InputError("no such file or directory", path=str(given))
+    repo = None if dry_run else _repository_of(paths[0])
+    if repo is None:
+        data, new_bytes = _apply(name, call, paths, dry_run=dry_run, progress=progress)
+        for path, after in new_bytes.items():
+            atomic_write(path, after)
+    else:
+        run_id = uuid.uuid4().hex[:12]
+        with exclusive(repo, run_id, "codemod apply") as notes:
+            report.notes += notes  # a killed runner's half-done task is rolled back first
+            data, new_bytes = _apply(name, call, paths, dry_run=dry_run, progress=progress)
+            if new_bytes:
+                txn = Transaction(repo, run_id=run_id, plan="codemod apply", task=name, operation="codemod")
+                with txn:
+                    txn.write(new_bytes)
+    report.data = data
+    totals = data["totals"]
+    report.message = (
+        f"{name}: {totals['changed']} file(s) changed of {totals['scanned']} scanned "
+        f"({totals['parsed']} parsed), {totals['skipped']} skipped, {totals['error']} error(s)"
+        + (" (dry run: nothing written)" if dry_run else "")
+    )
+    return report
+
+
+def _apply(
+    name: str, call: CodemodCall, paths: list[Path], *, dry_run: bool, progress: Progress
+) -> tuple[CodemodApplyData, dict[Path, bytes]]:
+    """Every file's outcome, and the new bytes of the files that changed (nothing written)."""
     files: list[FileOutcomeRow] = []
     diff: list[str] = []
     new_bytes: dict[Path, bytes] = {}
     totals = {"scanned": 0, "parsed": 0, "changed": 0, "skipped": 0, "error": 0}
     for given in paths:
-        if not given.exists():
-            raise InputError("no such file or directory", path=str(given))
         for path in iter_python_files(given):
             totals["scanned"] += 1
             source = path.read_bytes()
@@ -99,21 +128,14 @@ def codemod_apply(
                     # The directory resolved, the file not: a symlink is the path the user named.
                     new_bytes[path.absolute().parent.resolve() / path.name] = outcome.after
                 progress(f"{path}: {len(outcome.changes)} change(s)")
-    if new_bytes:
-        report.notes += _write(name, new_bytes)
-    report.data = CodemodApplyData(
+    data = CodemodApplyData(
         codemod=name,
         options={k: _option_value(v) for k, v in call.options.items()},
         files=files,
         totals=totals,
         diff="".join(diff),
     )
-    report.message = (
-        f"{name}: {totals['changed']} file(s) changed of {totals['scanned']} scanned "
-        f"({totals['parsed']} parsed), {totals['skipped']} skipped, {totals['error']} error(s)"
-        + (" (dry run: nothing written)" if dry_run else "")
-    )
-    return report
+    return data, new_bytes
 
 
 def _repository_of(path: Path) -> Repository | None:
@@ -123,16 +145,3 @@ def _repository_of(path: Path) -> Repository | None:
     except InputError:
         return None
     return repo
-
-
-def _write(name: str, new_bytes: dict[Path, bytes]) -> list[str]:
-    repo = _repository_of(next(iter(new_bytes)))
-    if repo is None:
-        for path, data in new_bytes.items():
-            atomic_write(path, data)
-        return []
-    run_id = uuid.uuid4().hex[:12]
-    with exclusive(repo, run_id, "codemod apply") as notes:
-        with Transaction(repo, run_id=run_id, plan="codemod apply", task=name, operation="codemod") as txn:
-            txn.write(new_bytes)
-        return notes

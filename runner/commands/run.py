@@ -285,6 +285,21 @@ def _dry_run(session: Session, report: CommandReport, spec: TaskSpec | None) -> 
     return report
 
 
+def _persons_files(session: Session, plan: TaskPlan) -> tuple[list[str], list[str]]:
+    """(files ``done`` commits, untracked files it leaves alone).
+
+    Committed: tracked files that changed, new files the person staged, and files the
+    task's steps name. Any other untracked file (a ``.env``, a scratch file) is left.
+    """
+    untracked = set(session.repo.untracked_paths())
+    named = set(plan.files)
+    dirty = [p for p in session.repo.dirty_paths() if p != session.blueprint_in_repo]
+    return (
+        [p for p in dirty if p not in untracked or p in named],
+        sorted(p for p in dirty if p in untracked and p not in named),
+    )
+
+
 def done(session: Session, task: str, *, allow_empty: bool = False) -> CommandReport:
     """Commit a person's or an agent's edits as a task, after its mechanical steps and gates."""
     report = CommandReport("done", blueprint=session.display, repo=str(session.root))
@@ -301,7 +316,9 @@ def done(session: Session, task: str, *, allow_empty: bool = False) -> CommandRe
             )
         require_next(bp, done_task, session.display, "finish (or skip) it first")
         plan = plan_task(bp, done_task, session.root)
-        edited = [p for p in session.repo.dirty_paths() if p != session.blueprint_in_repo]
+        edited, left_alone = _persons_files(session, plan)
+        if left_alone:
+            report.notes.append(f"not committed, left as they are (untracked): {', '.join(left_alone)}")
         execution = apply_steps(plan, session.root)
         asking = [s.step.text for s in plan.manual_steps if asks_for_change(s.step.text)]
         if not edited and not execution.changed_files() and asking and not allow_empty:
