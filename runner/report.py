@@ -199,6 +199,7 @@ class Goal(TypedDict):
     steps: list[GoalStep]
     files: list[str]
     manual: bool
+    blocker: str | None  # the tracker's BLOCKER when the task is blocked
 
 
 @final

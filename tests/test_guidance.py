@@ -262,3 +262,14 @@ def test_revert_conflict_names_the_later_task_to_revert_first(demo_repo: RepoFac
     assert code == 0, document["message"]
     code, document = call("revert", "PLAN-042:1.1", "--json", cwd=repo)
     assert code == 0 and "batch_size: 4" in (repo / config).read_text()
+
+
+def test_next_shows_the_blocker(demo_repo: RepoFactory) -> None:
+    repo = demo_repo()
+    blueprint = write_plan(repo, BLOCKED)
+    call("run", blueprint, "--json", cwd=repo)
+    code, document = call("next", blueprint, "--json", cwd=repo)
+    assert code == 0
+    goal = document["data"]["task"]
+    assert goal["state"] == "blocked" and "DBHead.missing_method" in goal["blocker"]
+    assert "blocked:" in document["message"]

@@ -39,6 +39,8 @@ def next_goal(session: BlueprintView) -> CommandReport:
     from runner.tasks import plan_task  # libcst: only `next` needs the codemod registry
 
     plan = plan_task(bp, pending[0], session.root)
+    recorded = bp.tracker.get("BLOCKER")
+    blocker = recorded.value if recorded and task_state(bp, plan.task) == "blocked" else None
     report.data = NextData(
         task=Goal(
             id=plan.task.id,
@@ -49,7 +51,10 @@ def next_goal(session: BlueprintView) -> CommandReport:
             steps=[{"line": s.step.line, "text": s.step.text, "kind": s.kind} for s in plan.steps],
             files=list(plan.files),
             manual=bool(plan.manual_steps),
+            blocker=blocker,
         )
     )
-    report.message = f"next: Task {plan.task.id}: {plan.task.title}"
+    report.message = f"next: Task {plan.task.id}: {plan.task.title}" + (
+        f" (blocked: {blocker})" if blocker else ""
+    )
     return report
