@@ -96,7 +96,8 @@ def test_real_outputs_validate(outputs: list[dict[str, Any]]) -> None:
     seen = set()
     for document in outputs:
         errors = sorted(validator(document["command"]).iter_errors(document), key=str)
-        assert not errors, f"{document['command']}: {errors[0].message} at {list(errors[0].absolute_path)}"
+        where = list(errors[0].absolute_path) if errors else []
+        assert not errors, f"{document['command']} ({document['message']}): {errors[0].message} at {where}"
         seen.add((document["command"], document["exit_code"]))
     commands = {c for c, _ in seen}
     assert commands >= {"status", "next", "lint", "run", "revert", "recover", "done", "demo", "skip"}
