@@ -26,7 +26,7 @@ import argparse
 import ast
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 import libcst.matchers as m
@@ -75,6 +75,10 @@ class PythonLiteral(str):
                 f" of them): {text!r}"
             ) from None
         return super().__new__(cls, code)
+
+
+if TYPE_CHECKING:
+    from codemods.prefilters import Prefilter
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,14 @@ class RunnerCodemod(NodeLookups, VisitorBasedCodemodCommand):
         Override when the needle depends on an option (the module a lazy import moves).
         """
         return cls.NEEDLES
+
+    @classmethod
+    def prefilter(cls) -> Prefilter:
+        """Cheap conservative pre-checks run before parsing (``codemods/prefilters.py``);
+        a codemod without an entry there lets every file through."""
+        from codemods.prefilters import prefilter_for
+
+        return prefilter_for(cls.NAME)
 
     # -- options -----------------------------------------------------------------
     @classmethod

@@ -116,12 +116,17 @@ def _parser() -> argparse.ArgumentParser:
     codemod_sub = codemod.add_subparsers(dest="codemod_command", required=True, metavar="ACTION")
     codemod_sub.add_parser("list", parents=[common], help="every codemod with its description")
     apply = codemod_sub.add_parser(
-        "apply", parents=[common], help="apply one codemod to files or directories"
+        "apply",
+        parents=[common],
+        help="apply codemods (NAME or NAME,NAME,... in one pass) to files or directories",
     )
-    apply.add_argument("name")
+    apply.add_argument("name", metavar="NAMES", help="a codemod, or several separated by commas")
     apply.add_argument("paths", nargs="+", type=Path)
     apply.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE", help="a codemod option")
     apply.add_argument("--dry-run", action="store_true", help="print a diff; write nothing")
+    apply.add_argument(
+        "--include-vendored", action="store_true", help="also vendor/, third_party/, build/, dist/ ..."
+    )
 
     demo = sub.add_parser("demo", parents=[common], help="run PLAN-001 on a copy of the demo OCR project")
     demo.add_argument("--keep", type=Path, help="build the demo repo here instead of a temporary directory")
@@ -151,7 +156,12 @@ def _dispatch(args: argparse.Namespace, progress: Progress) -> CommandReport:
         if args.codemod_command == "list":
             return codemod_list()
         return codemod_apply(
-            args.name, _options(args.arg), args.paths, dry_run=args.dry_run, progress=progress
+            args.name,
+            _options(args.arg),
+            args.paths,
+            dry_run=args.dry_run,
+            include_vendored=args.include_vendored,
+            progress=progress,
         )
     if command == "demo":
         from runner.demo import run_demo

@@ -156,7 +156,11 @@ class Repository:
 
     # -- commits -----------------------------------------------------------------
     def commit(self, paths: Sequence[str], message: str, *, no_verify: bool = False) -> str:
-        self.repo.git.add("--", *paths)
+        # A path gone from both tree and index (a revert removed a file) is staged already.
+        indexed = set(self.repo.git.ls_files("-z", "--", *paths).split("\0")) if paths else set()
+        present = [p for p in paths if p in indexed or os.path.lexists(self.root / p)]
+        if present:
+            self.repo.git.add("--", *present)
         checkpoint("during-commit")
         fd, message_file = tempfile.mkstemp(prefix="runner-msg-", dir=self.git_dir)
         try:

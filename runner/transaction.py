@@ -92,6 +92,7 @@ class Transaction:
         for path, data in files.items():
             if _read(path) != data:
                 atomic_write(path, data)
+        checkpoint("after-writes")
 
     def git_will_write(self, paths: Iterable[Path]) -> None:
         """Journal the pre-images of files git itself is about to change (a revert)."""

@@ -15,7 +15,7 @@ from codemods.base import PythonLiteral
 from codemods.commands.replace_default import ReplaceDefault
 from runner.cli import main
 from tests.conftest import RepoFactory, commit_count, snapshot
-from tests.test_loop import cli, write_plan
+from tests.helpers import cli, write_plan
 
 TARGET = "ocr/lightning_modules/callbacks/wandb_image_logging.py"
 

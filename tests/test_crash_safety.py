@@ -259,3 +259,34 @@ def test_git_commit_dies_with_a_killed_runner(
     code, doc = cli(capsys, "recover", "--repo", repo)
     assert code == 0 and "rolled back" in doc["message"], doc["message"]
     assert not git.Repo(repo).is_dirty(untracked_files=True)
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"run_id": "r1", "files": {"/abs/path.py": null}}'])
+def test_an_unreadable_or_old_journal_is_refused_not_a_crash(
+    content: str, demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = demo_repo()
+    journal = repo / JOURNAL
+    journal.parent.mkdir(exist_ok=True)
+    journal.write_text(content)
+    before = snapshot(repo)
+
+    code, doc = cli(capsys, "recover", "--repo", repo)
+
+    assert code == ExitCode.DIRTY_TREE and "journal" in doc["message"], doc["message"]
+    assert doc["error"]["path"] == str(journal.resolve()) and journal.read_text() == content
+    assert snapshot(repo) == before
+
+
+def test_kill_codemod_apply_then_recover(demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    """`codemod apply` in a repository writes through the same transaction as a task."""
+    repo = demo_repo()
+    before = snapshot(repo)
+    killed = run_killed(repo, "after-writes", "codemod", "apply", "reciprocal-exp-to-sigmoid", repo / "ocr")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    assert snapshot(repo) != before
+
+    code, doc = cli(capsys, "recover", "--repo", repo)
+
+    assert code == 0 and "rolled back an interrupted `codemod apply" in doc["message"], doc["message"]
+    assert snapshot(repo) == before and not git.Repo(repo).is_dirty(untracked_files=True)

@@ -103,3 +103,20 @@ def test_revert_follows_a_renamed_blueprint(
     assert not plan.exists() and "1. [ ] **Task 1.1: Fix**" in renamed.read_text()
     assert "2. [x] **Task 1.2: Guard**" in renamed.read_text()
     assert not git_repo.is_dirty(untracked_files=True)
+
+
+def test_revert_of_a_task_that_added_a_file(
+    demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = demo_repo()
+    write_plan(repo, "1. [ ] **Task 1.1: Add a module**\n   - [ ] Write `ocr/extra.py` by hand")
+    before = snapshot(repo)
+    (repo / "ocr" / "extra.py").write_text("VALUE = 1\n")
+    git.Repo(repo).git.add("ocr/extra.py")
+    assert cli(capsys, "done", "PLAN-042:1.1", "--repo", repo)[0] == 0
+
+    code, doc = cli(capsys, "revert", "PLAN-042:1.1", "--repo", repo)
+
+    assert code == 0, doc["message"]
+    assert not (repo / "ocr" / "extra.py").exists() and snapshot(repo) == before
+    assert "ocr/extra.py" in doc["tasks"][0]["files_changed"]

@@ -95,9 +95,12 @@ def test_a_commit_made_during_the_gates_stops_the_task(
     before, count = snapshot(repo), commit_count(repo)
     marker = tmp_path / "committed"
     python = tmp_path / "python"
+    # The import gate's interpreter starts before the task writes (it preloads torch), so
+    # it waits for the runner's edit to reach the disk, then commits it as a person would.
     python.write_text(
         "#!/bin/sh\n"
         f'if [ ! -e "{marker}" ]; then touch "{marker}"; '
+        f'for i in $(seq 600); do grep -q "sigmoid(self.k" "{repo / DB_HEAD}" && break; sleep 0.1; done; '
         f'git -C "{repo}" commit -qam "my own work" >/dev/null 2>&1; fi\n'
         f'exec "{sys.executable}" "$@"\n'
     )

@@ -34,6 +34,7 @@ from libcst.metadata import (
 )
 
 from codemods.base import RunnerVisitor
+from codemods.imports import dotted_name
 
 _LOCALS_CALL = m.Call(func=m.Name("locals") | m.Name("vars"), args=[])
 _BLOCK_KINDS: dict[type[cst.CSTNode], str] = {
@@ -91,19 +92,11 @@ class _Binding:
         return self.alias.asname.name if self.alias.asname else self.alias.name
 
 
-def _dotted(name: str) -> cst.Attribute | cst.Name:
-    head, *rest = name.split(".")
-    node: cst.Attribute | cst.Name = cst.Name(head)
-    for part in rest:
-        node = cst.Attribute(value=node, attr=cst.Name(part))
-    return node
-
-
 def _statement_for(bindings: Sequence[_Binding]) -> cst.Import | cst.ImportFrom:
     """A fresh ``import``/``from ... import`` for bindings of one original statement."""
     aliases = [
         cst.ImportAlias(
-            name=_dotted(b.imported),
+            name=dotted_name(b.imported),
             asname=cst.AsName(name=cst.Name(b.asname)) if b.asname else None,
         )
         for b in bindings
@@ -111,7 +104,7 @@ def _statement_for(bindings: Sequence[_Binding]) -> cst.Import | cst.ImportFrom:
     module = bindings[0].from_module
     if module is None:
         return cst.Import(names=aliases)
-    return cst.ImportFrom(module=_dotted(module), names=aliases)
+    return cst.ImportFrom(module=dotted_name(module), names=aliases)
 
 
 class LazyImportPlanner(RunnerVisitor):

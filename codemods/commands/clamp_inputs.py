@@ -19,135 +19,26 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from codemods.analysis.clamp_facts import (
+    ACTIVATION_FUNCS,
+    ACTIVATION_METHODS,
+    CLAMP_FUNCS,
+    CLAMP_INPLACE,
+    CLAMP_METHODS,
+    DOCSTRING,
+    FINITE_FUNCS,
+    FINITE_METHODS,
+    LOGIT_LOSSES,
+    MAPPING_METHODS,
+    NAN_TO_NUM_METHODS,
+    TORCH_ASSERT,
+    BodyFacts,
+    calls_in,
+    format_number,
+    literal_number,
+)
 from codemods.base import Option
 from codemods.targets import NO_PARAM, FunctionTargetCodemod, function_needles
-
-# Calls that clamp a tensor: methods of Tensor, functions of torch (by qualified name).
-_CLAMP_METHODS = frozenset({"clamp", "clip"})
-_CLAMP_INPLACE = frozenset({"clamp_", "clip_"})
-_CLAMP_FUNCS = frozenset({"torch.clamp", "torch.clip"})
-# Calls that look at, or repair, non-finite values.
-_FINITE_METHODS = frozenset(
-    {"isfinite", "isnan", "isinf", "isposinf", "isneginf", "nan_to_num", "nan_to_num_"}
-)
-_FINITE_FUNCS = frozenset(
-    {
-        "torch.isfinite",
-        "torch.isnan",
-        "torch.isinf",
-        "torch.isposinf",
-        "torch.isneginf",
-        "torch.nan_to_num",
-    }
-)
-_NAN_TO_NUM_METHODS = frozenset({"nan_to_num", "nan_to_num_"})
-_TORCH_ASSERT = frozenset({"torch._assert", "torch._assert_async"})
-# Activations, and losses that take logits or log-probabilities: a param passed through
-# one of them holds logits on entry, and clamping it to a probability range is wrong.
-_ACTIVATION_METHODS = frozenset(
-    {"sigmoid", "sigmoid_", "softmax", "log_softmax", "tanh", "tanh_", "exp", "exp_"}
-)
-_ACTIVATION_FUNCS = frozenset(
-    {
-        "torch.sigmoid",
-        "torch.special.expit",
-        "torch.nn.functional.sigmoid",
-        "torch.nn.functional.logsigmoid",
-        "torch.softmax",
-        "torch.special.softmax",
-        "torch.nn.functional.softmax",
-        "torch.log_softmax",
-        "torch.special.log_softmax",
-        "torch.nn.functional.log_softmax",
-        "torch.nn.functional.gumbel_softmax",
-        "torch.tanh",
-        "torch.nn.functional.tanh",
-        "torch.nn.functional.softplus",
-        "torch.exp",
-    }
-)
-_LOGIT_LOSSES = frozenset(
-    {
-        "torch.nn.functional.binary_cross_entropy_with_logits",
-        "torch.binary_cross_entropy_with_logits",
-        "torch.nn.functional.cross_entropy",
-        "torch.nn.functional.nll_loss",
-        "torch.nn.functional.kl_div",
-        "torch.nn.functional.poisson_nll_loss",
-        "torch.nn.functional.multilabel_soft_margin_loss",
-        "torch.nn.functional.soft_margin_loss",
-        "torchvision.ops.sigmoid_focal_loss",
-        "torchvision.ops.focal_loss.sigmoid_focal_loss",
-    }
-)
-# Uses showing the param is a container, not a tensor.
-_MAPPING_METHODS = frozenset({"items", "keys", "values", "get", "append", "extend"})
-
-_DOCSTRING = m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])
-
-
-def format_number(value: float) -> str:
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
-
-
-def literal_number(node: cst.BaseExpression) -> float | None:
-    """The value of ``0``, ``1.0``, ``-1e-6``; ``None`` for anything else."""
-    if isinstance(node, cst.Integer | cst.Float):
-        try:
-            return float(node.evaluated_value)
-        except (OverflowError, ValueError):
-            return None
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus | cst.Plus):
-        inner = literal_number(node.expression)
-        if inner is None:
-            return None
-        return -inner if isinstance(node.operator, cst.Minus) else inner
-    return None
-
-
-class _NoNestedScopes(cst.CSTVisitor):
-    """Visits a function body without entering nested defs, classes or lambdas."""
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-
-def _calls(node: cst.CSTNode) -> list[cst.Call]:
-    """Every call in ``node`` (nested scopes included)."""
-    return [cst.ensure_type(c, cst.Call) for c in m.findall(node, m.Call())]
-
-
-class _BodyFacts(_NoNestedScopes):
-    """Statements of the body (not nested scopes) that matter for the decision."""
-
-    def __init__(self) -> None:
-        self.assigns: list[tuple[cst.CSTNode, Sequence[cst.BaseExpression], cst.BaseExpression]] = []
-        self.calls: list[cst.Call] = []
-        self.subscripts: list[cst.Subscript] = []
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self.assigns.append((node, [t.target for t in node.targets], node.value))
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None:
-            self.assigns.append((node, [node.target], node.value))
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self.assigns.append((node, [node.target], node.value))
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-
-    def visit_Subscript(self, node: cst.Subscript) -> None:
-        self.subscripts.append(node)
 
 
 @dataclass
@@ -311,11 +202,11 @@ class ClampInputs(FunctionTargetCodemod):
 
         block = self._as_block(node.body)
         lines = list(block.body)
-        start = 1 if lines and m.matches(lines[0], _DOCSTRING) else 0
+        start = 1 if lines and m.matches(lines[0], DOCSTRING) else 0
         if self._is_stub(lines[start:]):
             return "the body is a stub (only ..., pass or raise NotImplementedError)"
 
-        facts = _BodyFacts()
+        facts = BodyFacts()
         node.body.visit(facts)
         problem = self._body_problem(facts, touching)
         if problem:
@@ -419,7 +310,7 @@ class ClampInputs(FunctionTargetCodemod):
     def _is_param(self, node: cst.BaseExpression, touching: set[int]) -> bool:
         return isinstance(node, cst.Name) and node.value == self.param and id(node) in touching
 
-    def _body_problem(self, facts: _BodyFacts, touching: set[int]) -> str:
+    def _body_problem(self, facts: BodyFacts, touching: set[int]) -> str:
         p = self.param
         probability_range = self.low >= 0 and self.high <= 1
         for stmt, targets, value in facts.assigns:
@@ -440,7 +331,7 @@ class ClampInputs(FunctionTargetCodemod):
             if (
                 isinstance(func, cst.Attribute)
                 and self._is_param(func.value, touching)
-                and func.attr.value in _MAPPING_METHODS
+                and func.attr.value in MAPPING_METHODS
             ):
                 return (
                     f"{p} is used as a container ({p}.{func.attr.value}()) at line"
@@ -475,19 +366,19 @@ class ClampInputs(FunctionTargetCodemod):
         """The activation or logit loss ``call`` applies to the param directly, or empty."""
         func = call.func
         if isinstance(func, cst.Attribute) and self._is_param(func.value, touching):
-            return func.attr.value if func.attr.value in _ACTIVATION_METHODS else ""
+            return func.attr.value if func.attr.value in ACTIVATION_METHODS else ""
         arg = next((a for a in call.args if a.keyword is None and not a.star), None)
         arg = next((a for a in call.args if a.keyword and a.keyword.value == "input"), arg)
         if arg is None or not self._is_param(arg.value, touching):
             return ""
-        matched = sorted(self.names_of(func) & (_ACTIVATION_FUNCS | _LOGIT_LOSSES))
+        matched = sorted(self.names_of(func) & (ACTIVATION_FUNCS | LOGIT_LOSSES))
         return matched[0] if matched else ""
 
     def _activation_in(self, expr: cst.BaseExpression) -> bool:
-        for call in _calls(expr):
-            if isinstance(call.func, cst.Attribute) and call.func.attr.value in _ACTIVATION_METHODS:
+        for call in calls_in(expr):
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value in ACTIVATION_METHODS:
                 return True
-            if self.names_of(call.func) & _ACTIVATION_FUNCS:
+            if self.names_of(call.func) & ACTIVATION_FUNCS:
                 return True
         return False
 
@@ -535,25 +426,25 @@ class ClampInputs(FunctionTargetCodemod):
             value = small.value
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             call = small.value
-            if self.names_of(call.func) & _TORCH_ASSERT and call.args:
+            if self.names_of(call.func) & TORCH_ASSERT and call.args:
                 if self._has_finite_call(call.args[0].value, touching):
                     return ("check", "")
             elif isinstance(call.func, cst.Attribute) and self._is_param(call.func.value, touching):
                 attr = call.func.attr.value
-                if attr in _CLAMP_INPLACE:
+                if attr in CLAMP_INPLACE:
                     return self._clamp_kind(call, call.args)
-                if attr in _NAN_TO_NUM_METHODS:
+                if attr in NAN_TO_NUM_METHODS:
                     return ("check", "")
         if value is not None and isinstance(value, cst.Call):
             func = value.func
             if isinstance(func, cst.Attribute) and self._is_param(func.value, touching):
-                if func.attr.value in _CLAMP_METHODS:
+                if func.attr.value in CLAMP_METHODS:
                     return self._clamp_kind(value, value.args)
-                if func.attr.value in _NAN_TO_NUM_METHODS:
+                if func.attr.value in NAN_TO_NUM_METHODS:
                     return ("check", "")
             qnames = self.names_of(func)
             if value.args and self._is_param(value.args[0].value, touching):
-                if value.args[0].keyword is None and qnames & _CLAMP_FUNCS:
+                if value.args[0].keyword is None and qnames & CLAMP_FUNCS:
                     return self._clamp_kind(value, value.args[1:])
                 if "torch.nan_to_num" in qnames:
                     return ("check", "")
@@ -591,21 +482,21 @@ class ClampInputs(FunctionTargetCodemod):
         )
 
     def _has_finite_call(self, expr: cst.BaseExpression, touching: set[int]) -> bool:
-        return any(self._is_finite_call(call, touching) for call in _calls(expr))
+        return any(self._is_finite_call(call, touching) for call in calls_in(expr))
 
     def _is_finite_call(self, call: cst.Call, touching: set[int]) -> bool:
         func = call.func
         if (
             isinstance(func, cst.Attribute)
-            and func.attr.value in _FINITE_METHODS
+            and func.attr.value in FINITE_METHODS
             and self._is_param(func.value, touching)
         ):
             return True
-        if call.args and self.names_of(func) & _FINITE_FUNCS:
+        if call.args and self.names_of(func) & FINITE_FUNCS:
             return self._is_param(call.args[0].value, touching)
         return False
 
-    def _finite_handling(self, facts: _BodyFacts, touching: set[int]) -> int | None:
+    def _finite_handling(self, facts: BodyFacts, touching: set[int]) -> int | None:
         for call in facts.calls:
             if self._is_finite_call(call, touching):
                 return self.line_of(call)

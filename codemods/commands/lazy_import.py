@@ -33,7 +33,7 @@ from codemods.analysis.lazy_import_plan import (
     imports_module,
 )
 from codemods.base import Option, RunnerCodemod
-from codemods.imports import carry_lines, is_blank
+from codemods.imports import remove_import_aliases
 
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
@@ -212,59 +212,15 @@ class LazyImport(RunnerCodemod):
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if not self._plan().moved:
             return updated_node
-        body: list[cst.BaseStatement] = []
-        carried: list[cst.EmptyLine] | None = None  # lines of removed statements, if any
-        at_start = not original_node.header or is_blank(original_node.header[-1])
-        for original, updated in zip(original_node.body, updated_node.body, strict=True):
-            if isinstance(original, cst.SimpleStatementLine) and isinstance(updated, cst.SimpleStatementLine):
-                kept = self._without_moved(original, updated)
-                if kept is None:
-                    carried = [*(carried or []), *updated.leading_lines]
-                    continue
-                updated = kept
-            if carried is not None:
-                updated = updated.with_changes(
-                    leading_lines=carry_lines(
-                        carried, updated.leading_lines, strip_leading=at_start and not body
-                    )
-                )
-                carried = None
-            body.append(updated)
-        footer = list(updated_node.footer)
-        if carried is not None:
-            footer = carry_lines(carried, footer, strip_leading=at_start and not body)
-        result = updated_node.with_changes(body=body, footer=footer)
+        result, touched = remove_import_aliases(original_node, updated_node, self._plan().dropped)
+        for statement, whole in touched:
+            spelled = code(statement)
+            if whole:
+                self.record_change(statement, f"removed module-level `{spelled}`")
+            else:
+                self.record_change(statement, f"removed {self.target} from `{spelled}`")
         self._check_result(original_node, result)
         return result
-
-    def _without_moved(
-        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
-    ) -> cst.SimpleStatementLine | None:
-        """``updated`` without the moved aliases; None when nothing of it is left."""
-        if not any(small in self._plan().dropped for small in original.body):
-            return updated
-        small_statements: list[cst.BaseSmallStatement] = []
-        last_removed = False
-        for original_small, small in zip(original.body, updated.body, strict=True):
-            dropped = self._plan().dropped.get(original_small)
-            last_removed = dropped is not None
-            if dropped is None:
-                small_statements.append(small)
-                continue
-            spelled = code(original_small)
-            if isinstance(small, cst.Import) and len(dropped) < len(small.names):
-                names = [a for i, a in enumerate(small.names) if i not in dropped]
-                names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                small_statements.append(small.with_changes(names=names))
-                last_removed = False
-                self.record_change(original_small, f"removed {self.target} from `{spelled}`")
-            else:
-                self.record_change(original_small, f"removed module-level `{spelled}`")
-        if not small_statements:
-            return None
-        if last_removed:
-            small_statements[-1] = small_statements[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
-        return updated.with_changes(body=small_statements)
 
     def _check_result(self, original: cst.Module, result: cst.Module) -> None:
         """The motivating bug: no use of a moved name may be left without an import."""

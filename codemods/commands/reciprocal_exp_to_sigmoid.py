@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import math
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor, GatherExportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
     ImportAssignment,
@@ -22,6 +18,16 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from codemods.analysis.logistic import (
+    CandidateFinder,
+    Shape,
+    as_argument,
+    comments,
+    logistic_shape,
+    negated,
+    plain_parens,
+    sole_argument,
+)
 from codemods.base import Option, RunnerCodemod
 from codemods.imports import carry_lines, is_blank
 
@@ -29,205 +35,6 @@ _EXP_WORD = re.compile(r"\bexp\b")
 _TORCH = QualifiedName("torch", QualifiedNameSource.IMPORT)
 _TORCH_EXP = QualifiedName("torch.exp", QualifiedNameSource.IMPORT)
 _TORCH_RECIPROCAL = QualifiedName("torch.reciprocal", QualifiedNameSource.IMPORT)
-
-# Operators whose value changes sign with their left operand: -((-a) op b) == a op' b,
-# exactly in IEEE arithmetic (negation is exact and rounding is symmetric).
-_SIGN_LINEAR = (cst.Multiply, cst.Divide, cst.MatrixMultiply)
-_ADDITIVE = (cst.Add, cst.Subtract)
-# Expressions that may stand anywhere an operand may, with no parentheses.
-_ATOMS = (cst.Name, cst.Attribute, cst.Subscript, cst.Call, cst.Integer, cst.Float)
-# Expressions whose parentheses are part of their syntax as a call argument.
-_KEEP_PARENS = (cst.Tuple, cst.GeneratorExp, cst.Yield)
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """Where the parts of ``1 / (1 + exp(A))`` sit in one matched expression."""
-
-    form: str  # "divide", "function" (torch.reciprocal(...)) or "method" (.reciprocal())
-    exp_call: cst.Call
-    reciprocal: cst.Call | None  # the torch.reciprocal(...) / .reciprocal() call
-
-
-def _unparenthesized(node: cst.BaseExpression) -> cst.BaseExpression:
-    """``node`` without its parentheses, unless its syntax needs them (``()``)."""
-    if not node.lpar or isinstance(node, _KEEP_PARENS):
-        return node
-    return node.with_changes(lpar=[], rpar=[])
-
-
-def _is_one(node: cst.BaseExpression) -> bool:
-    """A literal ``1`` or ``1.0`` (any spelling), possibly parenthesized."""
-    if not isinstance(node, (cst.Integer, cst.Float)):
-        return False
-    try:
-        value = ast.literal_eval(node.value)
-    except (ValueError, SyntaxError):  # pragma: no cover - the parser accepted it
-        return False
-    return isinstance(value, (int, float)) and value == 1
-
-
-# Exponents that cannot be tensors (torch.exp raises on them): never matched.
-_NOT_TENSORS = (
-    cst.Tuple,
-    cst.List,
-    cst.Set,
-    cst.Dict,
-    cst.GeneratorExp,
-    cst.ListComp,
-    cst.SetComp,
-    cst.DictComp,
-    cst.Yield,
-    cst.Lambda,
-    cst.SimpleString,
-    cst.ConcatenatedString,
-    cst.FormattedString,
-    cst.Ellipsis,
-)
-
-
-def _exp_call(node: cst.BaseExpression) -> cst.Call | None:
-    """``node`` when it is a call of something named like exp (parentheses are attributes,
-    so matching never strips them: the nodes stay the ones metadata knows)."""
-    if not isinstance(node, cst.Call):
-        return None
-    func = node.func
-    if not isinstance(func, (cst.Name, cst.Attribute)):
-        return None
-    if node.args and isinstance(node.args[0].value, _NOT_TENSORS):
-        return None
-    return node
-
-
-def _denominator_exp(node: cst.BaseExpression) -> cst.Call | None:
-    """The exp call of a ``1 + exp(A)`` or ``exp(A) + 1`` denominator."""
-    if not isinstance(node, cst.BinaryOperation) or not isinstance(node.operator, cst.Add):
-        return None
-    if _is_one(node.left):
-        return _exp_call(node.right)
-    if _is_one(node.right):
-        return _exp_call(node.left)
-    return None
-
-
-def _shape(node: cst.CSTNode) -> _Shape | None:
-    """The structure of a candidate logistic expression; names are checked later."""
-    if isinstance(node, cst.BinaryOperation):
-        if isinstance(node.operator, cst.Divide) and _is_one(node.left):
-            exp = _denominator_exp(node.right)
-            if exp is not None:
-                return _Shape("divide", exp, None)
-        return None
-    if not isinstance(node, cst.Call):
-        return None
-    func = node.func
-    if isinstance(func, cst.Attribute) and func.attr.value == "reciprocal":
-        exp = _denominator_exp(func.value)
-        if exp is not None:
-            return _Shape("method", exp, node)
-    if isinstance(func, (cst.Name, cst.Attribute)) and node.args:
-        exp = _denominator_exp(node.args[0].value)
-        if exp is not None:
-            return _Shape("function", exp, node)
-    return None
-
-
-def _plain_parens(node: cst.BaseExpression) -> bool:
-    """The parentheses of ``node`` hold no comment and no line break."""
-    return all(isinstance(p.whitespace_after, cst.SimpleWhitespace) for p in node.lpar) and all(
-        isinstance(p.whitespace_before, cst.SimpleWhitespace) for p in node.rpar
-    )
-
-
-def _fold_minus(node: cst.BaseExpression) -> cst.BaseExpression | None:
-    """An expression equal to ``-node`` made by removing a leading minus, else None.
-
-    ``-z`` gives ``z``; ``-k * x`` (that is ``(-k) * x``) gives ``k * x``, and likewise
-    through ``/`` and ``@`` chains; ``-a + b`` gives ``a - b`` and ``-a - b`` gives
-    ``a + b``. The folded operand keeps its own formatting.
-    """
-    if not isinstance(node, (cst.UnaryOperation, cst.BinaryOperation)):
-        return None
-    if node.lpar:
-        inner = _fold_minus(node.with_changes(lpar=[], rpar=[]))
-        if inner is None:
-            return None
-        if (inner.lpar or isinstance(inner, _ATOMS)) and _plain_parens(node):
-            return inner
-        return inner.with_changes(lpar=node.lpar, rpar=node.rpar)
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        return node.expression
-    if isinstance(node, cst.BinaryOperation):
-        op = node.operator
-        if isinstance(op, _SIGN_LINEAR):
-            left = _fold_minus(node.left)
-            return None if left is None else node.with_changes(left=left)
-        if isinstance(op, _ADDITIVE):
-            left = _fold_minus(node.left)
-            if left is None:
-                return None
-            flipped: cst.BaseBinaryOp = (
-                cst.Subtract(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after)
-                if isinstance(op, cst.Add)
-                else cst.Add(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after)
-            )
-            return node.with_changes(left=left, operator=flipped)
-    return None
-
-
-def _negated(node: cst.BaseExpression) -> cst.BaseExpression:
-    """An expression equal to ``-node``: a folded minus, ``-z`` or ``-(a - b)``."""
-    folded = _fold_minus(node)
-    if folded is not None:
-        return folded
-    if node.lpar or isinstance(node, _ATOMS):
-        return cst.UnaryOperation(operator=cst.Minus(), expression=node)
-    return cst.UnaryOperation(
-        operator=cst.Minus(),
-        expression=node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]),
-    )
-
-
-def _as_argument(node: cst.BaseExpression) -> cst.BaseExpression:
-    """``node`` without parentheses that are redundant around a call argument."""
-    if node.lpar and not isinstance(node, _KEEP_PARENS) and _plain_parens(node):
-        return _unparenthesized(node)
-    return node
-
-
-def _sole_argument(node: cst.BaseExpression) -> tuple[cst.Arg, cst.BaseParenthesizableWhitespace]:
-    """``node`` as the only argument of a call, and the whitespace after that call's ``(``.
-
-    Redundant parentheses go; when they hold comments or line breaks, their
-    whitespace moves to the call's own parentheses so the layout survives.
-    """
-    if not node.lpar or isinstance(node, _KEEP_PARENS):
-        return cst.Arg(node), cst.SimpleWhitespace("")
-    if _plain_parens(node):
-        return cst.Arg(_unparenthesized(node)), cst.SimpleWhitespace("")
-    if len(node.lpar) == 1:
-        arg = cst.Arg(_unparenthesized(node), whitespace_after_arg=node.rpar[0].whitespace_before)
-        return arg, node.lpar[0].whitespace_after
-    return cst.Arg(node), cst.SimpleWhitespace("")
-
-
-class _CandidateFinder(cst.CSTVisitor):
-    """Whether a tree has any expression shaped like the logistic function (no metadata)."""
-
-    def __init__(self) -> None:
-        self.found = False
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self.found:
-            return False
-        if isinstance(node, (cst.BinaryOperation, cst.Call)) and _shape(node) is not None:
-            self.found = True
-            return False
-        return True
-
-
-def _comments(node: cst.CSTNode) -> Counter[str]:
-    return Counter(cst.ensure_type(c, cst.Comment).value for c in m.findall(node, m.Comment()))
 
 
 class ReciprocalExpToSigmoid(RunnerCodemod):
@@ -334,7 +141,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         # when imported `as e`), then an expression of the logistic shape.
         if not _EXP_WORD.search(tree.code):
             return tree
-        finder = _CandidateFinder()
+        finder = CandidateFinder()
         tree.visit(finder)
         if not finder.found:
             return tree
@@ -432,7 +239,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
             if not isinstance(stmt, cst.ImportFrom) or isinstance(stmt.names, cst.ImportStar):
                 continue
             bound = [a for a in self._from_imports if a.node is stmt]
-            if len(bound) != len(stmt.names) or _comments(stmt):
+            if len(bound) != len(stmt.names) or comments(stmt):
                 continue
             if not all(self._fully_consumed(a) for a in bound):
                 continue
@@ -480,7 +287,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
     def _rewrite(
         self, original: cst.BinaryOperation | cst.Call, updated: cst.BinaryOperation | cst.Call
     ) -> cst.BaseExpression:
-        shape = _shape(original)
+        shape = logistic_shape(original)
         if shape is None:
             return updated
         exp_names = self._names(shape.exp_call.func)
@@ -511,10 +318,10 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         if problem:
             return self._skip(original, updated, problem)
 
-        new_shape = _shape(updated)
+        new_shape = logistic_shape(updated)
         if new_shape is None:  # pragma: no cover - inner rewrites only touch the exponent
             return updated
-        argument = _negated(new_shape.exp_call.args[0].value)
+        argument = negated(new_shape.exp_call.args[0].value)
         clamp = self.options["clamp"]
         assert isinstance(clamp, float)
         if clamp > 0:
@@ -522,15 +329,15 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
             argument = cst.Call(
                 func=cst.Attribute(value=cst.Name(torch_name), attr=cst.Name("clamp")),
                 args=[
-                    cst.Arg(_as_argument(argument)),
+                    cst.Arg(as_argument(argument)),
                     cst.Arg(cst.UnaryOperation(operator=cst.Minus(), expression=bound)),
                     cst.Arg(bound),
                 ],
             )
-        sole, whitespace_before_args = _sole_argument(argument)
+        sole, whitespace_before_args = sole_argument(argument)
         # A call is an atom: parentheses that grouped `1 / (...)` are redundant now,
         # unless they span lines or hold comments.
-        keep_parens = not _plain_parens(updated)
+        keep_parens = not plain_parens(updated)
         replacement = cst.Call(
             func=cst.Attribute(value=cst.Name(torch_name), attr=cst.Name("sigmoid")),
             args=[sole],
@@ -538,7 +345,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
             lpar=updated.lpar if keep_parens else [],
             rpar=updated.rpar if keep_parens else [],
         )
-        if _comments(replacement) != _comments(updated):
+        if comments(replacement) != comments(updated):
             return self._skip(
                 original,
                 updated,
@@ -564,7 +371,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         self.record_skip(original, reason)
         return updated
 
-    def _star_import_problem(self, shape: _Shape, torch_name: str) -> str:
+    def _star_import_problem(self, shape: Shape, torch_name: str) -> str:
         """Why a star import of this file may rebind a name the rewrite relies on, or empty.
 
         Star imports from the standard library or this source tree bind known names
@@ -608,7 +415,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         )
 
     @staticmethod
-    def _argument_problem(shape: _Shape) -> str:
+    def _argument_problem(shape: Shape) -> str:
         def plain_single(call: cst.Call) -> bool:
             return len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star
 

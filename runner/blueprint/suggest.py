@@ -308,7 +308,7 @@ def suggest(bp: Blueprint, workspace: Workspace | None = None) -> list[Suggestio
     out: list[Suggestion] = []
     for task in bp.tasks:
         for step in task.steps:
-            if not isinstance(classify(step.text), Manual):
+            if not isinstance(classify(step.text, step.blocks), Manual):
                 continue
             ctx = _Context(bp, task, step, workspace)
             for name, rule in RULES.items():
@@ -351,7 +351,7 @@ def findings(bp: Blueprint) -> list[Finding]:
             )
         )
     for task in bp.tasks:
-        kinds = [classify(s.text) for s in task.steps]
+        kinds = [classify(s.text, s.blocks) for s in task.steps]
         for index, (step, action) in enumerate(zip(task.steps, kinds, strict=True)):
             if isinstance(action, CodemodStep) and not any(isinstance(a, Gate) for a in kinds[index + 1 :]):
                 out.append(

@@ -17,6 +17,7 @@ from runner.commands.session import Session, locked
 from runner.errors import DirtyTreeError, ExitCode, InputError, RunnerError
 from runner.execute import TaskExecution, apply_steps, run_gates
 from runner.faults import checkpoint
+from runner.gates.imports import prestart
 from runner.report import CommandReport, ErrorInfo, ManualStep, Outcome, TaskReport
 from runner.reporting import (
     blocker_text,
@@ -51,6 +52,7 @@ def run(session: Session, *, task: str | None = None, dry_run: bool = False) -> 
         if not selected:
             report.message = f"nothing to do: every task of {bp.plan_id} is completed"
             return report
+        prestart(session.root, python=session.python)  # torch imports while the first task runs
         try:
             _run_selected(session, report, selected)
         except RunnerError as err:
@@ -177,7 +179,6 @@ def _commit_or_block(
     changed = execution.changed_files()
     with session.transaction(bp, plan.task.id) as txn:
         txn.write({root / p: execution.after[p] for p in changed})
-        checkpoint("after-writes")
         session.progress(f"  gates on {len(changed)} changed file(s)")
         gates = run_gates(
             plan,
