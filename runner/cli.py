@@ -7,35 +7,59 @@ and progress goes to stderr; exit codes are :class:`runner.errors.ExitCode`.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
-from rich.console import Console
+from runner.errors import ExitCode, RunnerError, UsageError
 
-from runner.blueprint.task_spec import TaskSpec
-from runner.commands.codemod import codemod_apply, codemod_list
-from runner.commands.inspect import lint, next_goal, status
-from runner.commands.recover import recover
-from runner.commands.revert import revert
-from runner.commands.run import done, run
-from runner.commands.session import Progress, find_blueprint, open_session
-from runner.errors import ExitCode, RunnerError
-from runner.render import esc, render_text
-from runner.report import CommandReport, ErrorInfo
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from runner.commands.session import Progress
+    from runner.report import CommandReport
+
+# Commands import libcst, GitPython, Jinja2 and rich only when they run (start-up time).
+
+EPILOG = """\
+examples:
+  runner lint blueprints/PLAN-001.md --fix      rewrite manual steps the runner can execute
+  runner run blueprints/PLAN-001.md --json      execute the pending tasks; one JSON document
+  runner done PLAN-001:3.2                      after a manual step: gate and commit your edits
+  runner skip PLAN-001:3.2 --reason "..."       record a task as skipped
+  runner revert PLAN-001:1.1                    undo a task in one new commit
+
+exit codes: 0 ok, 1 task blocked or gates failed, 2 usage or input error, 3 dirty tree or git
+operation in progress, 4 manual step waits (then `runner done`), 5 repository locked,
+6 revert conflict, 70 internal error. With --json every response has `code` (a stable
+machine code) and `next_action` (the argv to run next).
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting, so --json can answer."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--repo", type=Path, default=Path("."), help="the target git repository (default: .)")
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="runner",
         description="Execute Living Implementation Blueprints: codemods, gates, one commit per task.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="store_true", help="print the version")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", parents=[common], help="execute the pending tasks of a blueprint")
     run.add_argument("blueprint", type=Path)
@@ -48,7 +72,16 @@ def _parser() -> argparse.ArgumentParser:
     done = sub.add_parser("done", parents=[common], help="gate and commit a manual task's edits")
     done.add_argument("task", help="PLAN-001:3.2, or 3.2 with --blueprint")
     done.add_argument("--blueprint", type=Path, help="the blueprint (default: found in the repo by plan id)")
+    done.add_argument(
+        "--allow-empty", action="store_true", help="commit the task even though no file changed"
+    )
     _execution_flags(done)
+
+    skip = sub.add_parser("skip", parents=[common], help="record a pending or blocked task as skipped")
+    skip.add_argument("task", help="PLAN-001:3.2, or 3.2 with --blueprint")
+    skip.add_argument("--reason", required=True, help="why; kept in the tracker and the commit")
+    skip.add_argument("--blueprint", type=Path)
+    skip.add_argument("--no-verify", action="store_true", help="skip the target repo's git hooks")
 
     revert = sub.add_parser("revert", parents=[common], help="revert a task's commits and reopen it")
     revert.add_argument("task", help="PLAN-001:1.1, or 1.1 with --blueprint")
@@ -58,10 +91,24 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (
         ("status", "tasks and their states"),
         ("next", "the next Goal: task, steps and their kinds, files"),
-        ("lint", "classify every step and report every error"),
+        ("lint", "classify every step, report every error, suggest executable steps"),
     ):
         cmd = sub.add_parser(name, parents=[common], help=text)
         cmd.add_argument("blueprint", type=Path)
+        if name == "lint":
+            cmd.add_argument(
+                "--fix", action="store_true", help="rewrite the manual steps it can into grammar steps"
+            )
+
+    new = sub.add_parser("new", parents=[common], help="write a new blueprint with PLAN-001's shape")
+    new.add_argument("plan", help="the plan id, e.g. PLAN-006")
+    new.add_argument("--title", required=True, help="the plan's name, without its id")
+    new.add_argument("--output", type=Path, help="the file to write (default: blueprints/PLAN-006-title.md)")
+
+    sub.add_parser("init", parents=[common], help="add a commented [tool.runner] table to pyproject.toml")
+
+    check = sub.add_parser("check", parents=[common], help="syntax, YAML and undefined-names gates on files")
+    check.add_argument("files", nargs="*", type=Path)
 
     sub.add_parser("recover", parents=[common], help="roll back an interrupted task; clear a stale lock")
 
@@ -104,6 +151,8 @@ def _options(pairs: list[str]) -> dict[str, str]:
 def _dispatch(args: argparse.Namespace, progress: Progress) -> CommandReport:
     command = args.command
     if command == "codemod":
+        from runner.commands.codemod import codemod_apply, codemod_list
+
         if args.codemod_command == "list":
             return codemod_list()
         return codemod_apply(
@@ -118,56 +167,143 @@ def _dispatch(args: argparse.Namespace, progress: Progress) -> CommandReport:
         from runner.demo import run_demo
 
         return run_demo(args.keep, progress=progress)
+    if command in ("new", "init", "check", "lint"):
+        from runner.commands.adopt import check, init, lint, new
+
+        if command == "new":
+            return new(args.repo, args.plan, args.title, args.output)
+        if command == "init":
+            return init(args.repo)
+        if command == "check":
+            return check(args.repo, args.files)
+        return lint(args.repo, args.blueprint, fix=args.fix)
+    if command in ("status", "next"):
+        from runner.commands.inspect import next_goal, status
+        from runner.commands.view import open_view
+
+        view = open_view(args.repo, args.blueprint)
+        return status(view) if command == "status" else next_goal(view)
+    from runner.blueprint.task_spec import TaskSpec
+    from runner.commands.session import find_blueprint, open_session
+
     python = getattr(args, "python", sys.executable)
     no_verify = getattr(args, "no_verify", False)
     blueprint = getattr(args, "blueprint", None)
-    if command in ("done", "revert") and blueprint is None:
-        blueprint = find_blueprint(args.repo, TaskSpec.parse(args.task))
+    if command in ("done", "revert", "skip") and blueprint is None:
+        blueprint = args.blueprint = find_blueprint(args.repo, TaskSpec.parse(args.task))
     session = open_session(args.repo, blueprint, python=python, no_verify=no_verify, progress=progress)
     if command == "run":
+        from runner.commands.run import run
+
         return run(session, task=args.task, dry_run=args.dry_run)
     if command == "done":
-        return done(session, args.task)
+        from runner.commands.run import done
+
+        return done(session, args.task, allow_empty=args.allow_empty)
+    if command == "skip":
+        from runner.commands.skip import skip
+
+        return skip(session, args.task, args.reason)
     if command == "revert":
+        from runner.commands.revert import revert
+
         return revert(session, args.task)
-    if command == "status":
-        return status(session)
-    if command == "next":
-        return next_goal(session)
-    if command == "lint":
-        return lint(session)
+    from runner.commands.recover import recover
+
     return recover(session)
 
 
+def _command_name(args: argparse.Namespace | None, argv: Sequence[str]) -> str:
+    if args is not None and args.command:
+        return str(args.command) + (f" {args.codemod_command}" if args.command == "codemod" else "")
+    # A usage error: the subcommand as far as the words tell.
+    words = [a for a in argv if not a.startswith("-")]
+    if words and words[0] == "codemod" and len(words) > 1 and words[1] in ("list", "apply"):
+        return f"codemod {words[1]}"
+    known = (
+        "run",
+        "done",
+        "skip",
+        "revert",
+        "status",
+        "next",
+        "lint",
+        "recover",
+        "new",
+        "init",
+        "check",
+        "demo",
+    )
+    return words[0] if words and words[0] in known else "runner"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    words = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in words  # anywhere on the line, before or after the command
+    words = [w for w in words if w != "--json"]
+    args: argparse.Namespace | None = None
 
     def progress(message: str) -> None:
-        err_console.print(esc(message), style="dim")
+        if as_json:  # plain text: bytes that are not UTF-8 (kept as surrogates) shown as U+FFFD
+            sys.stderr.write(message.encode("utf-8", "surrogateescape").decode("utf-8", "replace") + "\n")
+        else:
+            _err_console().print(_esc(message), style="dim")
 
-    command = args.command + (f" {args.codemod_command}" if args.command == "codemod" else "")
+    from runner.commands.respond import Context, error_report, finish, help_report, version_report
+
     try:
-        report = _dispatch(args, progress)
+        parser = _parser()
+        help_text = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(help_text if as_json else sys.stdout):
+                args = parser.parse_args(words)
+        except SystemExit as done:  # --help printed its text
+            if not as_json:
+                return int(done.code or 0)
+            report = help_report(_command_name(None, words), help_text.getvalue())
+        else:
+            if args.version:
+                report = version_report()
+            elif not args.command:
+                raise UsageError("runner: a COMMAND is required (see runner --help)")
+            else:
+                report = _dispatch(args, progress)
     except RunnerError as err:
-        report = CommandReport(command, exit_code=err.exit_code, message=err.one_line())
-        report.error = ErrorInfo(err.message, err.path, err.line)
+        report = error_report(_command_name(args, words), err)
     except KeyboardInterrupt:
-        report = CommandReport(
-            command, exit_code=ExitCode.TASK_FAILED, message="interrupted; files were restored"
+        report = error_report(
+            _command_name(args, words),
+            RunnerError("interrupted; files were restored", code="interrupted"),
+            exit_code=ExitCode.TASK_FAILED,
         )
     except Exception as err:  # a bug: say so plainly, with the exit code for bugs
-        report = CommandReport(
-            command,
+        report = error_report(
+            _command_name(args, words),
+            RunnerError(f"internal error: {type(err).__name__}: {err}", code="internal_error"),
             exit_code=ExitCode.INTERNAL_ERROR,
-            message=f"internal error: {type(err).__name__}: {err}",
         )
-        report.error = ErrorInfo(str(err), None, None)
-    if args.json:
+    finish(report, Context.of(args, words, as_json))
+    if as_json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:
-        render_text(report, Console(highlight=False, soft_wrap=True), err_console)
+        from rich.console import Console
+
+        from runner.render import render_text
+
+        render_text(report, Console(highlight=False, soft_wrap=True), _err_console())
     return int(report.exit_code)
+
+
+def _err_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _esc(text: str) -> str:
+    from runner.render import esc
+
+    return esc(text)
 
 
 if __name__ == "__main__":

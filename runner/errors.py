@@ -22,12 +22,26 @@ class ExitCode(IntEnum):
 
 class RunnerError(Exception):
     exit_code: ExitCode = ExitCode.INPUT_ERROR
+    # A stable machine code beside the message (README, "Error codes"); ``data`` holds what an
+    # agent needs to act on it (valid task ids, candidate blueprints, the lock holder ...).
+    code: str = "input_error"
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        code: str | None = None,
+        data: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.path = path
         self.line = line
+        if code is not None:
+            self.code = code
+        self.data: dict[str, object] = dict(data or {})
 
     def one_line(self) -> str:
         where = ""
@@ -40,36 +54,61 @@ class InputError(RunnerError):
     exit_code = ExitCode.INPUT_ERROR
 
 
+def not_a_repo_root(path: str, root: str) -> InputError:
+    """``--repo`` means that directory: never act on an enclosing repository by surprise."""
+    return InputError(
+        f"is not the root of a git repository (it is inside {root}); pass --repo {root}",
+        path=path,
+        code="not_a_repo",
+        data={"enclosing_repo": root},
+    )
+
+
+class UsageError(InputError):
+    """The command line itself is wrong (argparse's complaint)."""
+
+    code = "usage"
+
+
 class BlueprintError(InputError):
     """The blueprint itself is malformed; ``path`` and ``line`` point at the problem."""
+
+    code = "blueprint_invalid"
 
 
 class DirtyTreeError(RunnerError):
     exit_code = ExitCode.DIRTY_TREE
+    code = "dirty_tree"
 
 
 class LockedError(RunnerError):
     exit_code = ExitCode.LOCKED
+    code = "lock_held"
 
 
 class CommitRejectedError(RunnerError):
     """git refused the commit (a hook, a missing identity); the files were restored."""
 
     exit_code = ExitCode.TASK_FAILED
+    code = "commit_rejected"
 
 
 class RevertConflictError(RunnerError):
     exit_code = ExitCode.REVERT_CONFLICT
+    code = "revert_conflict"
 
 
 class HeadMovedError(RunnerError):
     """Someone committed while the task ran; the runner's edits were undone, nothing committed."""
 
     exit_code = ExitCode.DIRTY_TREE
+    code = "head_moved"
 
 
 class AfterCommitError(RunnerError):
     """A failure after the task's commit landed: the commit stands, nothing was rolled back."""
+
+    code = "after_commit"
 
     def __init__(self, message: str, exit_code: ExitCode, *, path: str | None, line: int | None) -> None:
         super().__init__(message, path=path, line=line)

@@ -13,7 +13,7 @@ import glob
 import os
 import sys
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import get_args
@@ -46,9 +46,11 @@ from runner.gates.import_time import check_import_time
 from runner.gates.imports import ImportOutcome, import_modules, judge_import, module_for
 from runner.gates.patterns import check_absent, check_present
 from runner.gates.references import check_references
+from runner.gates.symbols import check_defines, check_exists
 from runner.gates.syntax import check_syntax
 from runner.gates.undefined import check_undefined
 from runner.gates.yaml_gate import check_yaml
+from runner.settings import load_settings
 from runner.tasks import PlannedStep, TaskPlan, is_glob, is_python_path
 from runner.text_edit import replace_text
 from runner.yaml_merge import merge_yaml
@@ -82,6 +84,7 @@ class TaskExecution:
     file_problems: list[tuple[str, str, str]] = field(default_factory=list)  # path, status, reason
     steps: list[StepOutcome] = field(default_factory=list)
     edits: list[FileEdit] = field(default_factory=list)  # config and file edits, for the report
+    earlier: dict[str, bytes | None] = field(default_factory=dict)  # a dry run's earlier tasks' files
 
     def changed_files(self) -> list[str]:
         return [p for p, data in self.after.items() if data != self.before[p]]
@@ -104,7 +107,10 @@ class WorkingTree:
     def read(self, relative: str) -> bytes | None:
         if relative not in self.execution.after:
             path = self.root / relative
-            data = path.read_bytes() if path.is_file() and not path.is_symlink() else None
+            if relative in self.execution.earlier:  # a dry run: an earlier task's result
+                data = self.execution.earlier[relative]
+            else:
+                data = path.read_bytes() if path.is_file() and not path.is_symlink() else None
             self.execution.before[relative] = data
             self.execution.after[relative] = data
         return self.execution.after[relative]
@@ -152,14 +158,17 @@ class WorkingTree:
         return self.read(relative) is not None or bool(self.files_under(relative))
 
 
-def apply_steps(plan: TaskPlan, root: Path) -> TaskExecution:
+def apply_steps(
+    plan: TaskPlan, root: Path, earlier: Mapping[str, bytes | None] | None = None
+) -> TaskExecution:
     """Every step's edits, in the order the steps are written, in memory.
 
     Consecutive codemod steps share one parse per file; a step that needs a
     file which neither the disk nor an earlier step of the task provides fails
-    with its line.
+    with its line. ``earlier``: files as the previous tasks of a dry run left them, standing
+    in for the disk.
     """
-    execution = TaskExecution()
+    execution = TaskExecution(earlier=dict(earlier or {}))
     tree = WorkingTree(root, execution)
     codemods: list[PlannedStep] = []
     for planned in plan.steps:
@@ -417,18 +426,21 @@ def run_gates(
                 GateResult(gate.gate, err.path or "", "failed", f"step at line {line}: {err.message}")
             )
     checkpoint("during-gates")
+    settings = load_settings(root)  # [tool.runner.gates]: the automatic gates on or off
     changed_configs: dict[str, list[str]] = defaultdict(list)  # config root -> changed YAML under it
     for relative in execution.changed_files():
         after = execution.after[relative]
         if after is None:
             continue  # removed; the references gate says whether anything still needs it
         if relative.endswith(".py"):
-            results.append(check_syntax(after, relative))
-            results.append(check_undefined(execution.before[relative], after, relative))
+            if settings.gate_on("syntax"):
+                results.append(check_syntax(after, relative))
+            if settings.gate_on("undefined-names"):
+                results.append(check_undefined(execution.before[relative], after, relative))
             module = module_for(relative)
-            if module:
+            if module and settings.gate_on("imports"):
                 imports(module, ())
-        elif relative.endswith(YAML_SUFFIXES):
+        elif relative.endswith(YAML_SUFFIXES) and settings.gate_on("yaml"):
             results.append(check_yaml(after, relative))
             if (configs := config_root(relative)) is not None:
                 changed_configs[configs].append(relative)
@@ -478,6 +490,10 @@ def _explicit_gate(
         return [check_absent(content(f), f, gate.outer, gate.inner) for f in scope]
     if gate.gate == "pattern-present":
         return [check_present(content(f), f, gate.outer) for f in gate.files]
+    if gate.gate == "defines":
+        return [check_defines(content(f), f, gate.symbol) for f in gate.files]
+    if gate.gate == "exists":
+        return [check_exists(tree.exists(f), f) for f in gate.files]
     return []
 
 

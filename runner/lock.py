@@ -82,11 +82,14 @@ def _held(git_dir: Path) -> LockedError:
             f"{info.get('started')}), which is no longer running; `runner recover` rolls back "
             "its unfinished task and clears the lock",
             path=where,
+            code="stale_lock",
+            data={"holder": info},
         )
     return LockedError(
         f"another runner holds this repository: pid {info.get('pid')} on {info.get('host')} "
         f"(run {info.get('run_id')}, `{info.get('command')}`, started {info.get('started')})",
         path=where,
+        data={"holder": info},
     )
 
 

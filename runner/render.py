@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from rich.console import Console
 from rich.markup import escape
 
@@ -74,6 +76,11 @@ def _data(data: CommandData, out: Console, err: Console) -> None:
             err.print(f"[yellow]warning:[/yellow] {esc(warning)}")
         for error in data["errors"]:
             err.print(f"[red]error:[/red] {esc(error)}")
+        for fix in data["suggestions"]:
+            verb = "fixed" if data["fixed"] else "fix"
+            out.print(f"  line {fix['line']:>4}  [green]{verb}:[/green] {esc(str(fix['replacement']))}")
+        for finding in data["findings"]:
+            err.print(f"[yellow]warning:[/yellow] line {finding['line']}: {esc(str(finding['message']))}")
     elif "codemods" in data:  # codemod list
         for codemod in data["codemods"]:
             out.print(f"[bold]{esc(codemod['name'])}[/bold]  {esc(codemod['description'])}")
@@ -112,3 +119,11 @@ def render_text(report: CommandReport, out: Console, err: Console) -> None:
             out.print(esc(report.message))
     else:
         err.print(f"runner: [red]{esc(report.message)}[/red] (exit {int(report.exit_code)})")
+    _next_action(report, err)
+
+
+def _next_action(report: CommandReport, err: Console) -> None:
+    action = report.next_action
+    argv = action.get("argv") if action else None
+    if action and isinstance(argv, list):
+        err.print(f"next: [bold]{esc(shlex.join(str(a) for a in argv))}[/bold]  ({esc(str(action['why']))})")

@@ -6,17 +6,19 @@ Text for people is rendered from the same objects (``render.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, TypedDict, final
+from typing import TYPE_CHECKING, Literal, TypedDict, final
 
-from codemods.base import Change, Skip
-from runner.blueprint.edit import TaskState
-from runner.errors import ExitCode
-from runner.file_ops import FileEdit
+from runner.errors import ExitCode, RunnerError
 from runner.gates import GateResult
+
+if TYPE_CHECKING:  # annotations only: reading a report must not import libcst or Jinja2
+    from codemods.base import Change, Skip
+    from runner.blueprint.edit import TaskState
+    from runner.file_ops import FileEdit
 
 SCHEMA_VERSION = 1
 
-Outcome = Literal["completed", "blocked", "manual", "planned", "failed", "reverted", "done"]
+Outcome = Literal["completed", "blocked", "manual", "planned", "failed", "reverted", "done", "skipped"]
 JSONValue = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
 JSONObject = dict[str, JSONValue]
 
@@ -207,6 +209,7 @@ class Goal(TypedDict):
     steps: list[GoalStep]
     files: list[str]
     manual: bool
+    blocker: str | None  # the tracker's BLOCKER when the task is blocked
 
 
 @final
@@ -232,6 +235,21 @@ class LintData(TypedDict):
     steps: list[LintStep]
     errors: list[str]
     warnings: list[str]
+    suggestions: list[dict[str, object]]  # runner.blueprint.suggest.Suggestion.as_dict
+    findings: list[dict[str, object]]  # warnings: NEXT TASK naming no task, codemod without gate
+    fixed: bool
+    diff: str
+
+
+@final
+class CheckData(TypedDict):
+    gates: list[dict[str, str]]
+
+
+@final
+class WrittenData(TypedDict):
+    path: str
+    changed: bool
 
 
 OptionValue = str | int | float | bool | None
@@ -291,7 +309,9 @@ class DemoData(TypedDict):
     transcript: str
 
 
-CommandData = StatusData | NextData | LintData | CodemodListData | CodemodApplyData | DemoData
+CommandData = (
+    StatusData | NextData | LintData | CodemodListData | CodemodApplyData | DemoData | CheckData | WrittenData
+)
 
 
 @dataclass(frozen=True)
@@ -299,6 +319,25 @@ class ErrorInfo:
     message: str
     path: str | None
     line: int | None
+    code: str = "input_error"
+    data: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, err: RunnerError) -> ErrorInfo:
+        return cls(err.message, err.path, err.line, err.code, err.data)
+
+
+# The code of a response without a more specific one, by exit code (README, "Error codes").
+DEFAULT_CODES = {
+    ExitCode.OK: "ok",
+    ExitCode.TASK_FAILED: "task_blocked",
+    ExitCode.INPUT_ERROR: "input_error",
+    ExitCode.DIRTY_TREE: "dirty_tree",
+    ExitCode.MANUAL_STEP: "manual_step",
+    ExitCode.LOCKED: "lock_held",
+    ExitCode.REVERT_CONFLICT: "revert_conflict",
+    ExitCode.INTERNAL_ERROR: "internal_error",
+}
 
 
 @dataclass
@@ -313,11 +352,25 @@ class CommandReport:
     notes: list[str] = field(default_factory=list)
     data: CommandData | None = None
     error: ErrorInfo | None = None
+    code: str = ""  # empty: the error's code, else the default for the exit code
+    next_action: JSONObject | None = None  # set last, from the rest (runner.guidance)
+
+    @property
+    def machine_code(self) -> str:
+        if self.code:
+            return self.code
+        return self.error.code if self.error is not None else DEFAULT_CODES[self.exit_code]
 
     def to_json(self) -> JSONObject:
         error: JSONValue = None
         if self.error is not None:
-            error = {"message": self.error.message, "path": self.error.path, "line": self.error.line}
+            error = {
+                "message": self.error.message,
+                "path": self.error.path,
+                "line": self.error.line,
+                "code": self.error.code,
+                "data": _json(self.error.data),
+            }
         data: JSONObject = {}
         if self.data is not None:
             # TypedDicts are JSON shapes already; the loop only widens the static type.
@@ -335,6 +388,8 @@ class CommandReport:
             "data": data,
             "error": error,
             "ok": self.exit_code == ExitCode.OK,
+            "code": self.machine_code,
+            "next_action": self.next_action,
         }
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from runner.blueprint.model import Blueprint, Task
-from runner.execute import TaskExecution
 from runner.gates import GateResult
 from runner.report import FileChange, FileProblem, FileSkip, Outcome, StepRecord, TaskReport
-from runner.tasks import TaskPlan
 from runner.templating import render
+
+if TYPE_CHECKING:  # annotations only: `status` must not import libcst
+    from runner.execute import TaskExecution
+    from runner.tasks import TaskPlan
 
 
 def tracker_values(bp: Blueprint) -> dict[str, str]:
@@ -112,6 +115,7 @@ def commit_message(
     blocker: str = "",
     fallback: str | None = None,
     reverted: Sequence[str] = (),
+    reason: str = "",
 ) -> str:
     skips = []
     if execution is not None:
@@ -132,4 +136,5 @@ def commit_message(
         codemods=list(plan.codemod_names) if plan else [],
         run_id=run_id,
         reverted=[sha[:12] for sha in reverted],
+        reason=reason,
     )

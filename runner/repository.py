@@ -21,7 +21,13 @@ from pathlib import Path
 
 import git
 
-from runner.errors import CommitRejectedError, DirtyTreeError, InputError, RevertConflictError
+from runner.errors import (
+    CommitRejectedError,
+    DirtyTreeError,
+    InputError,
+    RevertConflictError,
+    not_a_repo_root,
+)
 from runner.faults import checkpoint
 from runner.fsutil import atomic_write
 
@@ -52,14 +58,17 @@ class TaskCommit:
 
 
 class Repository:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, enclosing: bool = False) -> None:
+        """The repository whose root is ``path`` (with ``enclosing``: any repository holding it)."""
         try:
             self.repo = git.Repo(path, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise InputError("is not inside a git repository", path=str(path)) from None
+            raise InputError("is not a git repository", path=str(path), code="not_a_repo") from None
         if self.repo.working_tree_dir is None:
             raise InputError("is a bare repository; the runner needs a working tree", path=str(path))
         self.root = Path(self.repo.working_tree_dir).resolve()
+        if not enclosing and path.resolve() != self.root:
+            raise not_a_repo_root(str(path), str(self.root))
         self.git_dir = Path(self.repo.git_dir).resolve()
 
     # -- state -------------------------------------------------------------------
@@ -77,10 +86,15 @@ class Repository:
                 ".git/index.lock exists: another git process is running, or one crashed; "
                 "the runner never deletes it (remove it yourself once no git is running)",
                 path=str(self.root),
+                code="git_operation",
             )
         for marker, what in _IN_PROGRESS.items():
             if (self.git_dir / marker).exists():
-                raise DirtyTreeError(f"{what} is in progress; finish or abort it first", path=str(self.root))
+                raise DirtyTreeError(
+                    f"{what} is in progress; finish or abort it first",
+                    path=str(self.root),
+                    code="git_operation",
+                )
 
     def dirty_paths(self) -> list[str]:
         out = self.repo.git.status("--porcelain=v1", "-z", "--untracked-files=all")
@@ -104,6 +118,7 @@ class Repository:
             raise DirtyTreeError(
                 f"the working tree has uncommitted changes ({shown}); commit or stash them first",
                 path=str(self.root),
+                data={"paths": dirty},
             )
 
     def tracked_files(self, suffix: str = "") -> list[str]:
@@ -216,6 +231,7 @@ class Repository:
                         f"later commits touch the same lines: {', '.join(later) or 'unknown'}; "
                         "nothing was changed",
                         path=str(self.root),
+                        data={"later_commits": later},
                     ) from None
                 self._take_head(unmerged)
         # git leaves REVERT_HEAD or sequencer state behind after --no-commit.

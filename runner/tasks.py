@@ -44,6 +44,7 @@ from runner.blueprint.steps import (
 from runner.errors import BlueprintError, RunnerError
 from runner.fsutil import resolve_inside
 from runner.gates.imports import module_for
+from runner.settings import load_settings
 
 _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
@@ -102,7 +103,7 @@ def expand(root: Path, target: str, *, source: str = "", line: int | None = None
 
 
 def _codemod_call(
-    action: CodemodStep, known: dict[str, type[RunnerCodemod]], bp: Blueprint, line: int
+    action: CodemodStep, known: dict[str, type[RunnerCodemod]], bp: Blueprint, line: int, root: Path
 ) -> CodemodCall:
     codemod = known.get(action.name)
     if codemod is None:
@@ -112,7 +113,9 @@ def _codemod_call(
             line=line,
         )
     try:
-        options = codemod.resolve_options(action.options)
+        # [tool.runner.codemods.NAME] gives defaults; the step's own `with k=v` wins.
+        defaults = load_settings(root).codemod_options.get(action.name, {})
+        options = codemod.resolve_options({**defaults, **action.options})
     except ValueError as err:
         raise BlueprintError(str(err), path=bp.path, line=line) from None
     return CodemodCall(codemod, options)
@@ -137,7 +140,7 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
         absent = () if (root / relative).is_file() else (relative,)  # lint asks who creates it
         return PlannedStep(step, action, None, (relative,), absent), [relative]
     if isinstance(action, CodemodStep):
-        call = _codemod_call(action, registry(), bp, line)
+        call = _codemod_call(action, registry(), bp, line, root)
         for target in action.targets:
             found = expand(root, target, source=bp.path, line=line)
             if not found:

@@ -113,7 +113,7 @@ def complete_task(bp: Blueprint, task: Task) -> bytes:
     return apply_edits(bp.source, edits)
 
 
-TaskState = Literal["completed", "blocked", "pending"]
+TaskState = Literal["completed", "blocked", "pending", "skipped"]
 
 
 def _blocker_prefix(task: Task) -> str:
@@ -123,7 +123,8 @@ def _blocker_prefix(task: Task) -> str:
 def task_state(bp: Blueprint, task: Task) -> TaskState:
     """Read back what :func:`complete_task` and :func:`block_task` write."""
     if task.checked:
-        return "completed"
+        # skip_task checks the task and leaves its steps as they were: none ran.
+        return "skipped" if task.steps and not any(step.checked for step in task.steps) else "completed"
     blocker = bp.tracker.get("BLOCKER")
     if bp.status.lower() == "blocked" and blocker and blocker.value.startswith(_blocker_prefix(task)):
         return "blocked"
@@ -139,6 +140,21 @@ def block_task(bp: Blueprint, task: Task, reason: str) -> bytes:
         "BLOCKER": _blocker_prefix(task) + reason,
     }
     return apply_edits(bp.source, _tracker_edits(bp, values))
+
+
+def skip_task(bp: Blueprint, task: Task, reason: str) -> bytes:
+    """Check ``task`` without its steps (none ran), with the reason in LAST COMPLETED TASK."""
+    following = _next_pending(bp, task)
+    values: dict[str, str | None] = {
+        "STATUS": "In Progress" if following else "Completed",
+        "CURRENT STEP": _where(following) if following else "All tasks completed",
+        "LAST COMPLETED TASK": f"{task.label} (skipped: {reason})",
+        "NEXT TASK": following.label if following else "None",
+        "BLOCKER": None,
+    }
+    edits = _marks([task], True) + _marks(task.steps, False) + _tracker_edits(bp, values)
+    edits += _next_action_edit(bp, following)
+    return apply_edits(bp.source, edits)
 
 
 def reopen_task(bp: Blueprint, task: Task) -> bytes:

@@ -154,7 +154,12 @@ class Blueprint:
             if task.id == task_id:
                 return task
         known = ", ".join(t.id for t in self.tasks) or "none"
-        raise BlueprintError(f"no task {task_id!r} (tasks: {known})", path=self.path)
+        raise BlueprintError(
+            f"no task {task_id!r} (tasks: {known})",
+            path=self.path,
+            code="unknown_task",
+            data={"tasks": [t.id for t in self.tasks]},
+        )
 
     def pending(self) -> list[Task]:
         return [t for t in self.tasks if not t.checked]

@@ -10,6 +10,7 @@ A step is one of:
     to A whose arguments hold a call to B)
   - "Check for any remaining `A(... B(...) ...)` patterns" -> the same, from code
   - "Verify `Q` is called in `F`"                      -> pattern-present gate
+  - "Verify `F` defines `NAME`" / "Verify `F` exists"  -> symbol gates
 * a **codemod**: "Apply `NAME` to `PATH`[, `PATH` and `PATH`] [with `k=v`, `k=v`]
   [(expect N changes)]";
 * a **config edit**: "Set `key.path` to `value` in `F.yaml`", or
@@ -51,6 +52,8 @@ GateName = Literal[
     "references",
     "config-references",
     "import-time",
+    "defines",
+    "exists",
 ]
 
 _PY = r"python(?:3(?:\.\d+)?)?"
@@ -93,6 +96,11 @@ _IMPORT_TIME = re.compile(
 _CONFIG_REFS = re.compile(
     r"^Verify\s+config\s+references\s+resolve\s+in\s+`(?P<dir>[^`]+)`\s*\.?\s*$", re.IGNORECASE
 )
+# Symbol gates (runner/gates/symbols.py): "Verify `F` defines `NAME`", "Verify `F` exists".
+_DEFINES = re.compile(
+    r"^Verify\s+`(?P<file>[^`]+)`\s+defines\s+`(?P<symbol>[A-Za-z_][\w.]*)`\s*\.?\s*$", re.IGNORECASE
+)
+_EXISTS = re.compile(r"^Verify\s+`(?P<file>[^`]+)`\s+exists\s*\.?\s*$", re.IGNORECASE)
 _AROUND = r"(?:\s*\(around\s+line\s+(?P<line>\d+)\))?\s*:?\s*$"
 _REPLACE_BLOCK = re.compile(
     r"^Replace\s+in\s+`(?P<file>[^`]+)`(?:\s+within\s+`(?P<scope>[^`]+)`)?"
@@ -130,6 +138,7 @@ class Gate:
     outer: str = ""  # pattern gates: qualified name of the call
     inner: str = ""  # pattern-absent: a call to this inside ``outer``'s arguments
     percent: int = 0  # import-time: the most the import may take, in % of its time before the task
+    symbol: str = ""  # defines: ``name`` or ``Class.method``
 
     def describe(self) -> str:
         if self.gate == "imports":
@@ -146,6 +155,8 @@ class Gate:
             return f"references: nothing refers to {', '.join(self.files)}"
         if self.gate == "import-time":
             return f"import-time: importing {self.module} takes at most {self.percent}% of its time before"
+        if self.gate == "defines":
+            return f"defines: {self.symbol} in {', '.join(self.files)}"
         return f"{self.gate}: {', '.join(self.files) or '(the task files)'}"
 
 
@@ -367,6 +378,10 @@ def classify(text: str, blocks: Sequence[CodeBlock] = ()) -> Action:
         return Gate("pattern-absent", outer=match.group(1), inner=match.group(2))
     if (match := _CODE_ABSENT.search(text)) and (calls := _call_names(match.group(1))):
         return Gate("pattern-absent", outer=calls[0], inner=calls[1])
+    if match := _DEFINES.match(text.strip()):
+        return Gate("defines", files=(match.group("file"),), symbol=match.group("symbol"))
+    if match := _EXISTS.match(text.strip()):
+        return Gate("exists", files=(match.group("file"),))
     if match := _PRESENT.match(text.strip()):
         files = _backticked_list(match.group(2))
         if files:
@@ -402,3 +417,16 @@ def mentioned_paths(text: str) -> tuple[str, ...]:
             if looks_like_path and re.fullmatch(r"[\w./*-]+", token):
                 found.append(token)
     return tuple(found)
+
+
+# A step starting with one of these verbs asks for a change to files: `runner done` on a task
+# with such a manual step and no change is refused (unless --allow-empty).
+_CHANGE_VERB = re.compile(
+    r"^(?:add|apply|archive|change|create|delete|edit|fix|implement|insert|merge|modify|move|refactor"
+    r"|remove|rename|replace|rewrite|set|update|write)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_change(text: str) -> bool:
+    return bool(_CHANGE_VERB.match(text.strip()))

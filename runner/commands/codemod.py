@@ -178,7 +178,7 @@ def _apply(
 
 def _repository_of(path: Path) -> Repository | None:
     try:
-        repo = Repository(path.parent)
+        repo = Repository(path.parent, enclosing=True)
         repo.head()
     except InputError:
         return None

@@ -1,16 +1,14 @@
-"""The read-only commands: `status`, `next`, `lint`. No lock, no writes."""
+"""The read-only commands: `status`, `next` (`lint` is in adopt.py). No lock, no writes."""
 
 from __future__ import annotations
 
 from runner.blueprint.edit import task_state
-from runner.commands.session import Session
-from runner.errors import ExitCode
-from runner.report import CommandReport, Goal, LintData, LintStep, NextData, StatusData, TaskRow
+from runner.commands.view import BlueprintView
+from runner.report import CommandReport, Goal, NextData, StatusData, TaskRow
 from runner.reporting import tracker_values
-from runner.tasks import lint_steps, plan_task
 
 
-def status(session: Session) -> CommandReport:
+def status(session: BlueprintView) -> CommandReport:
     bp = session.load()
     report = CommandReport("status", plan=bp.plan_id, blueprint=session.display, repo=str(session.root))
     tasks = [
@@ -30,7 +28,7 @@ def status(session: Session) -> CommandReport:
     return report
 
 
-def next_goal(session: Session) -> CommandReport:
+def next_goal(session: BlueprintView) -> CommandReport:
     bp = session.load()
     report = CommandReport("next", plan=bp.plan_id, blueprint=session.display, repo=str(session.root))
     pending = bp.pending()
@@ -38,7 +36,11 @@ def next_goal(session: Session) -> CommandReport:
         report.message = f"every task of {bp.plan_id} is completed"
         report.data = NextData(task=None)
         return report
+    from runner.tasks import plan_task  # libcst: only `next` needs the codemod registry
+
     plan = plan_task(bp, pending[0], session.root)
+    recorded = bp.tracker.get("BLOCKER")
+    blocker = recorded.value if recorded and task_state(bp, plan.task) == "blocked" else None
     report.data = NextData(
         task=Goal(
             id=plan.task.id,
@@ -49,38 +51,10 @@ def next_goal(session: Session) -> CommandReport:
             steps=[{"line": s.step.line, "text": s.step.text, "kind": s.kind} for s in plan.steps],
             files=list(plan.files),
             manual=bool(plan.manual_steps),
+            blocker=blocker,
         )
     )
-    report.message = f"next: Task {plan.task.id}: {plan.task.title}"
-    return report
-
-
-def lint(session: Session) -> CommandReport:
-    """Classify every step; collect every error rather than stopping at the first."""
-    bp = session.load()
-    report = CommandReport("lint", plan=bp.plan_id, blueprint=session.display, repo=str(session.root))
-    steps: list[LintStep] = []
-    errors: list[str] = []
-    warnings: list[str] = []
-    for finding in lint_steps(bp, session.root):
-        entry = LintStep(task=finding.task, line=finding.step.line, text=finding.step.text, kind=finding.kind)
-        if finding.kind != "error":
-            entry["files"] = finding.files
-        if finding.notes:
-            entry["notes"] = finding.notes
-        if finding.warnings:
-            entry["warnings"] = finding.warnings
-        steps.append(entry)
-        errors += finding.errors
-        warnings += finding.warnings
-    report.data = LintData(steps=steps, errors=errors, warnings=warnings)
-    if errors:
-        report.exit_code = ExitCode.INPUT_ERROR
-        report.message = f"{len(errors)} error(s)"
-    else:
-        kinds: dict[str, int] = {}
-        for entry in steps:
-            kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + 1
-        report.message = "ok: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-        report.message += f"; {len(warnings)} warning(s)" if warnings else ""
+    report.message = f"next: Task {plan.task.id}: {plan.task.title}" + (
+        f" (blocked: {blocker})" if blocker else ""
+    )
     return report

@@ -6,7 +6,7 @@ from runner.blueprint.edit import reopen_task
 from runner.blueprint.model import parse_blueprint
 from runner.blueprint.task_spec import TaskSpec
 from runner.commands.session import Session, locked
-from runner.errors import InputError
+from runner.errors import InputError, RevertConflictError
 from runner.faults import checkpoint
 from runner.report import CommandReport
 from runner.reporting import commit_message, task_header, tracker_values
@@ -26,13 +26,16 @@ def revert(session: Session, task: str) -> CommandReport:
         to_revert = [
             c
             for c in commits
-            if c.task == reopened_task.id and c.outcome in ("completed", "done") and c.sha[:12] not in undone
+            if c.task == reopened_task.id
+            and c.outcome in ("completed", "done", "skipped")
+            and c.sha[:12] not in undone
         ]
         if not to_revert:
             raise InputError(
                 f"no commit of {bp.plan_id} Task {reopened_task.id} to revert "
                 "(none has the trailers, or all were reverted)",
                 path=session.display,
+                code="nothing_to_revert",
             )
         by_hand = {c.sha: repo.reverted_by(c.sha) for c in to_revert}
         if all(by_hand.values()):
@@ -41,6 +44,7 @@ def revert(session: Session, task: str) -> CommandReport:
                 f"{bp.plan_id} Task {reopened_task.id} is already reverted ({done_by}, git revert); "
                 "nothing to do",
                 path=session.display,
+                code="nothing_to_revert",
             )
         to_revert = [c for c in to_revert if not by_hand[c.sha]]
         inside = session.blueprint_in_repo
@@ -49,7 +53,16 @@ def revert(session: Session, task: str) -> CommandReport:
         touched = sorted({p for c in to_revert for p in repo.changed_files(c.sha)})
         with session.transaction(bp, reopened_task.id, "revert") as txn:
             txn.git_will_write([session.root / p for p in touched] + [session.blueprint_path])
-            repo.revert_no_commit([c.sha for c in to_revert], keep_ours=blueprint_names)
+            try:
+                repo.revert_no_commit([c.sha for c in to_revert], keep_ours=blueprint_names)
+            except RevertConflictError as err:
+                # The later tasks in the way, newest first: reverting them first is the way out.
+                lines = err.data.get("later_commits")
+                later = [str(line).split()[0] for line in lines] if isinstance(lines, list) else []
+                err.data["later_tasks"] = list(
+                    dict.fromkeys(c.task for sha in later for c in commits if c.sha.startswith(sha))
+                )
+                raise
             txn.git_wrote([session.root / p for p in touched])
             checkpoint("during-revert")
             final = session.load()

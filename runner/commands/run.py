@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 from runner.blueprint.edit import block_task, complete_task
 from runner.blueprint.model import Blueprint, parse_blueprint
-from runner.blueprint.task_spec import TaskSpec
+from runner.blueprint.steps import asks_for_change
+from runner.blueprint.task_spec import TaskSpec, require_next
 from runner.commands.session import Session, locked
-from runner.errors import ExitCode, InputError, RunnerError
+from runner.errors import DirtyTreeError, ExitCode, InputError, RunnerError
 from runner.execute import TaskExecution, apply_steps, run_gates
 from runner.faults import checkpoint
 from runner.gates.imports import prestart
@@ -42,7 +43,7 @@ def run(session: Session, *, task: str | None = None, dry_run: bool = False) -> 
         return _dry_run(session, report, spec)
     with locked(session, "run") as notes:
         report.notes += notes
-        session.repo.ensure_clean()
+        _ensure_clean_or_advise(session)
         bp = session.load()
         report.plan = bp.plan_id
         _check_blueprint_tracked(session)
@@ -61,8 +62,31 @@ def run(session: Session, *, task: str | None = None, dry_run: bool = False) -> 
             committed = ", ".join(f"{t.id} ({t.commit[:12]})" for t in report.tasks if t.commit)
             report.exit_code = err.exit_code
             report.message = f"{err.one_line()} (after committing Task {committed}: those commits stand)"
-            report.error = ErrorInfo(err.message, err.path, err.line)
+            report.error = ErrorInfo.of(err)
     return report
+
+
+def _ensure_clean_or_advise(session: Session) -> None:
+    """A dirty tree is refused; when a manual task waits, those edits may well be it: say so."""
+    try:
+        session.repo.ensure_clean()
+    except DirtyTreeError as err:
+        if err.code != "dirty_tree":
+            raise
+        try:
+            bp = session.load()
+            pending = bp.pending()
+            waiting = pending[0] if pending and plan_task(bp, pending[0], session.root).manual_steps else None
+        except RunnerError:
+            raise err from None
+        if waiting is None:
+            raise
+        err.data["waiting_task"] = waiting.id
+        err.message = (
+            f"{err.message.split(';')[0]}; Task {waiting.id} waits for a manual change: if these edits "
+            f"are it, run `runner done {bp.plan_id}:{waiting.id}`"
+        )
+        raise
 
 
 def _run_selected(session: Session, report: CommandReport, selected: list[str]) -> None:
@@ -84,6 +108,8 @@ def _run_selected(session: Session, report: CommandReport, selected: list[str]) 
         if task_report.outcome == "blocked":
             report.exit_code = ExitCode.TASK_FAILED
             report.message = f"Task {plan.task.id} is blocked: {task_report.blocker}"
+            if task_report.commit is None:
+                report.message += " (as the tracker already records; no new commit)"
             return
         if result.left_dirty:
             report.exit_code = ExitCode.DIRTY_TREE
@@ -186,6 +212,8 @@ def _commit_or_block(
                 gates=gates,
             )
             report.commit = session.commit(txn, sorted(set(changed) | persons_files), message)
+            for step in report.steps:
+                step.checked = True  # as the commit's tracker has them
         else:
             txn.restore()
             report.files_changed = []
@@ -196,6 +224,10 @@ def _commit_or_block(
                 return TaskResult(report)
             report.outcome = "blocked"
             new_source = block_task(bp, plan.task, blocker)
+            if new_source == bp.source:
+                # Blocked again for the same reason: the tracker already says so; no second commit.
+                report.tracker_after = tracker_values(bp)
+                return TaskResult(report)
             txn.write({session.blueprint_path: new_source})
             message = commit_message(
                 bp,
@@ -225,13 +257,14 @@ def _dry_run(session: Session, report: CommandReport, spec: TaskSpec | None) -> 
     report.plan = bp.plan_id
     plan_blueprint(bp, session.root)
     tracked_py = session.repo.tracked_files(".py")
+    earlier: dict[str, bytes | None] = {}
     for wanted in _select(bp, spec):
         plan = plan_task(bp, bp.task(wanted), session.root)
         if plan.manual_steps:
             report.tasks.append(_manual_report(bp, plan))
             report.exit_code = ExitCode.MANUAL_STEP
             break
-        execution = apply_steps(plan, session.root)
+        execution = apply_steps(plan, session.root, earlier)
         gates = run_gates(
             plan,
             execution,
@@ -240,6 +273,8 @@ def _dry_run(session: Session, report: CommandReport, spec: TaskSpec | None) -> 
             on_disk=False,
             tracked=_tracked_but_blueprint(session),
         )
+        # The next task sees this one's files, in memory only.
+        earlier.update({p: execution.after[p] for p in execution.changed_files()})
         planned = task_report(plan, "planned", execution)
         planned.gates = gates
         new_source = complete_task(bp, plan.task)
@@ -251,7 +286,18 @@ def _dry_run(session: Session, report: CommandReport, spec: TaskSpec | None) -> 
         bp = parse_blueprint(new_source, bp.path)
         planned.tracker_after = tracker_values(bp)
         report.tasks.append(planned)
-    report.message = "dry run: nothing was written"
+        blocker = blocker_text(execution, gates)
+        if blocker is not None:
+            # The run would stop here: later tasks are not previewed on a state it never reaches.
+            planned.blocker = blocker
+            report.code = "would_block"
+            report.message = f"dry run: Task {plan.task.id} would be blocked: {blocker}; nothing was written"
+            return report
+    if report.exit_code == ExitCode.MANUAL_STEP:
+        manual = report.tasks[-1]
+        report.message = f"dry run: Task {manual.id} needs a person or an agent; nothing was written"
+    else:
+        report.message = "dry run: nothing was written"
     return report
 
 
@@ -270,7 +316,7 @@ def _persons_files(session: Session, plan: TaskPlan) -> tuple[list[str], list[st
     )
 
 
-def done(session: Session, task: str) -> CommandReport:
+def done(session: Session, task: str, *, allow_empty: bool = False) -> CommandReport:
     """Commit a person's or an agent's edits as a task, after its mechanical steps and gates."""
     report = CommandReport("done", blueprint=session.display, repo=str(session.root))
     with locked(session, "done") as notes:
@@ -284,11 +330,22 @@ def done(session: Session, task: str) -> CommandReport:
             raise InputError(
                 f"Task {done_task.id} is already completed", path=session.display, line=done_task.line
             )
+        require_next(bp, done_task, session.display, "finish (or skip) it first")
         plan = plan_task(bp, done_task, session.root)
         edited, left_alone = _persons_files(session, plan)
         if left_alone:
             report.notes.append(f"not committed, left as they are (untracked): {', '.join(left_alone)}")
         execution = apply_steps(plan, session.root)
+        asking = [s.step.text for s in plan.manual_steps if asks_for_change(s.step.text)]
+        if not edited and not execution.changed_files() and asking and not allow_empty:
+            raise InputError(
+                f"no file changed, yet Task {done_task.id} asks for a change ({asking[0]}); "
+                "make it first, or pass --allow-empty",
+                path=session.display,
+                line=done_task.line,
+                code="empty_done",
+                data={"task": done_task.id, "steps": asking},
+            )
         for path in edited:
             disk = session.root / path
             if disk.is_file():
@@ -300,7 +357,9 @@ def done(session: Session, task: str) -> CommandReport:
         )
         report.tasks.append(result.report)
         if result.report.outcome == "failed":
+            result.report.files_changed = sorted(edited)  # what it saw changed, left in place
             report.exit_code = ExitCode.TASK_FAILED
+            report.code = "gates_failed"
             report.message = (
                 f"Task {done_task.id} failed its gates; your edits are left in place: {result.report.blocker}"
             )

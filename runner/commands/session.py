@@ -99,13 +99,40 @@ def find_blueprint(repo_dir: Path, spec: TaskSpec) -> Path:
         except RunnerError:
             continue
     if len(matches) != 1:
-        found = "none" if not matches else ", ".join(str(m.relative_to(repo.root)) for m in matches)
-        raise InputError(f"expected one blueprint for {plan} in the repo, found {found}; pass --blueprint")
+        found = [m.relative_to(repo.root).as_posix() for m in matches]
+        raise InputError(
+            f"expected one blueprint for {plan} in the repo, found {', '.join(found) or 'none'}; "
+            "pass --blueprint",
+            code="ambiguous_plan" if found else "plan_not_found",
+            data={"plan": plan, "candidates": [str(m) for m in matches]},
+        )
     return matches[0]
 
 
 @contextmanager
 def locked(session: Session, command: str) -> Iterator[list[str]]:
     """Hold the repo lock; first finish or roll back a task a killed runner left."""
+    _refuse_protected_branch(session)
     with exclusive(session.repo, session.run_id, command) as notes:
         yield notes
+
+
+def _refuse_protected_branch(session: Session) -> None:
+    """[tool.runner] protected-branches: the runner never commits on them."""
+    from runner.settings import load_settings
+
+    protected = load_settings(session.root).protected_branches
+    if not protected:
+        return
+    try:
+        branch = session.repo.repo.active_branch.name
+    except TypeError:  # a detached HEAD is no branch
+        return
+    if branch in protected:
+        raise InputError(
+            f"branch {branch!r} is protected in [tool.runner] protected-branches; "
+            "switch to a work branch first (git switch -c NAME)",
+            path=str(session.root / "pyproject.toml"),
+            code="protected_branch",
+            data={"branch": branch, "protected": list(protected)},
+        )
