@@ -66,7 +66,7 @@ class ManualStep:
 
 
 def gate_json(gate: GateResult) -> JSONObject:
-    return {"gate": gate.gate, "target": gate.target, "status": gate.status, "detail": gate.detail}
+    return dict[str, JSONValue](gate.as_dict())
 
 
 @dataclass
