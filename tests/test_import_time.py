@@ -36,7 +36,7 @@ def test_phrase() -> None:
 
 
 def test_measures_the_module_line_of_importtime() -> None:
-    heavy = import_microseconds(FIXTURE, "heavy.tables")
+    heavy = import_microseconds(FIXTURE, "glyph_tables")
     service = import_microseconds(FIXTURE, "app.service")
     assert isinstance(heavy, int) and isinstance(service, int) and heavy > 0 and service > 0
     assert "No module named 'app.nothing'" in str(import_microseconds(FIXTURE, "app.nothing"))
@@ -48,7 +48,7 @@ def test_lazy_import_meets_the_target(tmp_path: Path, capsys: pytest.CaptureFixt
     plan = write_plan(
         repo,
         "1. [ ] **Task 1.1: Lazy table import**\n"
-        "   - [ ] Apply `lazy-import` to `app/service.py` with `module=heavy.tables`\n" + CHECK,
+        "   - [ ] Apply `lazy-import` to `app/service.py` with `module=glyph_tables`\n" + CHECK,
     )
     code, doc = cli(capsys, "run", plan, "--repo", repo)
     assert code == 0, doc["message"]
@@ -60,7 +60,7 @@ def test_lazy_import_meets_the_target(tmp_path: Path, capsys: pytest.CaptureFixt
         [
             sys.executable,
             "-c",
-            "import sys, app.service as s; assert 'heavy.tables' not in sys.modules; print(s.render(65))",
+            "import sys, app.service as s; assert 'glyph_tables' not in sys.modules; print(s.render(65))",
         ],
         cwd=repo,
         capture_output=True,
