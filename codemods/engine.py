@@ -38,6 +38,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile
 
 from codemods.base import Change, RunnerCodemod, Skip
+from codemods.prefilters import PASS_THROUGH
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 GENERATED_MARKER = b"@" + b"generated"  # split so this file is not itself "generated"
@@ -103,8 +104,8 @@ def _structure(source: bytes) -> ast.Module | None:
 def _prefiltered(source: bytes, calls: Sequence[CodemodCall]) -> list[CodemodCall]:
     """The calls whose pre-checks say they may change or skip something in ``source``."""
     kept = [c for c in calls if c.codemod.prefilter().shape(source, c.options)]
-    if not kept:
-        return kept
+    if all(c.codemod.prefilter() is PASS_THROUGH for c in kept):
+        return kept  # no structural check to make: spare the ast parse
     tree = _structure(source)
     if tree is None:
         return kept
