@@ -363,7 +363,7 @@ def _detach_structure(tree: ast.Module, options: Mapping[str, object]) -> bool:
 
 
 def _dotted(module: str) -> bytes:
-    return _WS.join(re.escape(part.encode()) for part in module.split("."))
+    return (_WS + rb"\." + _WS).join(re.escape(part.encode()) for part in module.split("."))
 
 
 def _lazy_shape(source: bytes, options: Mapping[str, object]) -> bool:
