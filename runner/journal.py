@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.errors import DirtyTreeError
 from runner.fsutil import atomic_write
 from runner.lock import state_dir
 
@@ -116,10 +117,21 @@ def write_journal(git_dir: Path, journal: Journal) -> None:
 
 
 def read_journal(git_dir: Path) -> Journal | None:
+    path = journal_path(git_dir)
     try:
-        return Journal.from_json(journal_path(git_dir).read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    try:
+        if json.loads(text).get("format") != FORMAT:
+            raise ValueError("written by another version of the runner")
+        return Journal.from_json(text)
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise DirtyTreeError(
+            f"cannot read this interrupted task's journal ({err}); compare the tree with `git status`, "
+            "restore what you need, then delete the journal",
+            path=str(path),
+        ) from None
 
 
 def clear_journal(git_dir: Path) -> None:

@@ -9,8 +9,11 @@ callers pass paths, messages and trailer values.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import os
+import signal
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -138,7 +141,11 @@ class Repository:
 
     # -- commits -----------------------------------------------------------------
     def commit(self, paths: Sequence[str], message: str, *, no_verify: bool = False) -> str:
-        self.repo.git.add("--", *paths)
+        # A path gone from both tree and index (a revert removed a file) is staged already.
+        indexed = set(self.repo.git.ls_files("-z", "--", *paths).split("\0")) if paths else set()
+        present = [p for p in paths if p in indexed or os.path.lexists(self.root / p)]
+        if present:
+            self.repo.git.add("--", *present)
         checkpoint("during-commit")
         fd, message_file = tempfile.mkstemp(prefix="runner-msg-", dir=self.git_dir)
         try:
@@ -149,9 +156,11 @@ class Repository:
             args = ["--file", message_file, "--cleanup=verbatim"]
             if no_verify:
                 args.append("--no-verify")
-            self.repo.git.commit(*args)
+            # A hook can be slow: git must not outlive a killed runner and land a commit later.
+            executable = self.repo.git.GIT_PYTHON_GIT_EXECUTABLE or "git"
+            self.repo.git.execute([executable, "commit", *args], preexec_fn=_die_with_parent)
         except git.GitCommandError as err:
-            self.repo.git.reset("-q", "--", *paths)
+            # The index is the caller's to restore (runner.transaction keeps a copy of it).
             raise CommitRejectedError(f"git commit failed: {_git_error(err)}", path=str(self.root)) from None
         finally:
             os.unlink(message_file)
@@ -208,11 +217,35 @@ class Repository:
                         "nothing was changed",
                         path=str(self.root),
                     ) from None
-                self.repo.git.checkout("HEAD", "--", *unmerged)
+                self._take_head(unmerged)
         # git leaves REVERT_HEAD or sequencer state behind after --no-commit.
         self.quit_revert()
         with contextlib.suppress(FileNotFoundError):
             (self.git_dir / "REVERT_HEAD").unlink()
+
+    def _take_head(self, paths: Sequence[str]) -> None:
+        """Resolve conflicts to HEAD's side; a path HEAD does not have (renamed since) is removed."""
+        in_head = self.repo.git.ls_tree("-r", "--name-only", "-z", "HEAD", "--", *paths).split("\0")
+        kept = [p for p in paths if p in in_head]
+        if kept:
+            self.repo.git.checkout("HEAD", "--", *kept)
+        gone = [p for p in paths if p not in in_head]
+        if gone:
+            self.repo.git.rm("-q", "--cached", "--", *gone)
+            for path in gone:
+                (self.root / path).unlink(missing_ok=True)
+
+    def names_of(self, relative: str) -> list[str]:
+        """The file's path now and every earlier path it had (``git log --follow``)."""
+        out = self.repo.git.log("--follow", "--name-only", "--format=", "--", relative)
+        return list(dict.fromkeys([relative, *(line for line in out.splitlines() if line)]))
+
+    def reverted_by(self, sha: str) -> str | None:
+        """A later commit whose message says it reverts ``sha`` (``git revert``), if any."""
+        out = self.repo.git.log(
+            "--format=%H", "--fixed-strings", f"--grep=This reverts commit {sha}", f"{sha}..HEAD"
+        )
+        return out.split()[0] if out.split() else None
 
     def quit_revert(self) -> None:
         """Forget an unfinished ``git revert`` (its sequencer state), keeping the tree."""
@@ -260,6 +293,15 @@ class Repository:
     def staged_paths(self) -> list[str]:
         out = self.repo.git.diff("--cached", "--name-only", "-z")
         return [p for p in out.split("\0") if p]
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGKILL it when the runner dies."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _git_error(err: git.GitCommandError) -> str:

@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
-from runner.errors import DirtyTreeError, ExitCode, RunnerError
+from runner.errors import AfterCommitError, DirtyTreeError, ExitCode, HeadMovedError, RunnerError
 from runner.faults import checkpoint
 from runner.fsutil import atomic_write
 from runner.journal import (
@@ -34,20 +35,6 @@ from runner.lock import repo_lock
 from runner.repository import Repository
 
 
-class HeadMovedError(RunnerError):
-    """Someone committed while the task ran; the runner's edits were undone, nothing committed."""
-
-    exit_code = ExitCode.DIRTY_TREE
-
-
-class AfterCommitError(RunnerError):
-    """A failure after the task's commit landed: the commit stands, nothing was rolled back."""
-
-    def __init__(self, message: str, exit_code: ExitCode, *, path: str | None, line: int | None) -> None:
-        super().__init__(message, path=path, line=line)
-        self.exit_code = exit_code
-
-
 @dataclass
 class Restored:
     restored: list[str] = field(default_factory=list)
@@ -58,7 +45,7 @@ def _read(path: Path) -> bytes | None:
     return path.read_bytes() if path.is_file() else None
 
 
-def _state(path: Path, images: FileImages) -> str:
+def _state(path: Path, images: FileImages) -> Literal["before", "after", "other"]:
     """``before``, ``after`` (the runner's bytes) or ``other`` (someone else's)."""
     current = _read(path)
     if current == images.before:
@@ -78,7 +65,9 @@ def _put_back(path: Path, images: FileImages) -> None:
 
 
 class Transaction:
-    def __init__(self, repo: Repository, *, run_id: str, plan: str, task: str, operation: str = "run"):
+    def __init__(
+        self, repo: Repository, *, run_id: str, plan: str, task: str, operation: str = "run"
+    ) -> None:
         self.repo = repo
         self.journal = Journal(run_id, plan, task, "", str(repo.root), operation)
         self.commit_sha: str | None = None
@@ -103,6 +92,7 @@ class Transaction:
         for path, data in files.items():
             if _read(path) != data:
                 atomic_write(path, data)
+        checkpoint("after-writes")
 
     def git_will_write(self, paths: Iterable[Path]) -> None:
         """Journal the pre-images of files git itself is about to change (a revert)."""

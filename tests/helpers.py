@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +14,8 @@ import git
 import pytest
 
 from runner.cli import main
+from runner.faults import ENV
+from tests.conftest import snapshot
 
 PLAN_001 = "blueprints/PLAN-001-core-training-stabilization.md"
 DB_HEAD = "ocr/models/head/db_head.py"
@@ -48,3 +54,23 @@ def write_plan(repo: Path, outline: str, name: str = "PLAN-042-test.md") -> Path
     git_repo.git.add("-A")
     git_repo.git.commit("-m", "add test plan", "--no-verify")
     return path
+
+
+def run_killed(repo: Path, stage: str, *args: str | Path) -> subprocess.CompletedProcess[bytes]:
+    """``runner ARGS --repo REPO`` in a child that SIGKILLs itself at checkpoint ``stage``."""
+    return subprocess.run(
+        [sys.executable, "-m", "runner", *map(str, args), "--repo", str(repo)],
+        env={**os.environ, ENV: stage},
+        capture_output=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def crashed_run(repo: Path, outline: str, stage: str = "after-writes") -> tuple[Path, dict[str, bytes]]:
+    """A plan committed into ``repo`` and run until SIGKILL at ``stage``: (plan, tree before)."""
+    plan = write_plan(repo, outline)
+    before = snapshot(repo)
+    killed = run_killed(repo, stage, "run", plan)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    return plan, before

@@ -39,7 +39,10 @@ class BreakSyntax(RunnerCodemod):
         return updated
 
 
-REQUIRED = {"replace-default": {"function": "soft_clamp_logits", "param": "threshold", "value": "50.0"}}
+REQUIRED = {
+    "replace-default": {"function": "soft_clamp_logits", "param": "threshold", "value": "50.0"},
+    "replace-calls": {"old": "pkg.validation.check_polygon", "new": "pkg.validators.validate_polygon"},
+}
 
 
 def _all() -> list[CodemodCall]:

@@ -142,12 +142,15 @@ def block_task(bp: Blueprint, task: Task, reason: str) -> bytes:
 
 
 def reopen_task(bp: Blueprint, task: Task) -> bytes:
-    """Uncheck ``task`` and its steps; the tracker points at the first pending task."""
+    """Uncheck ``task`` and its steps; the tracker points at the first pending task and names
+    the last task still completed (in document order) as the last completed one."""
     pending = [t for t in bp.tasks if not t.checked or t is task]
     first = pending[0]
+    still_completed = [t for t in bp.tasks if t.checked and t is not task]
     values: dict[str, str | None] = {
         "STATUS": "In Progress",
         "CURRENT STEP": _where(first),
+        "LAST COMPLETED TASK": still_completed[-1].label if still_completed else "None",
         "NEXT TASK": first.label,
         "BLOCKER": None,
     }

@@ -99,6 +99,40 @@ def codemod_apply(
     for given in paths:
         if not given.exists():
             raise InputError("no such file or directory", path=str(given))
+    repo = None if dry_run else _repository_of(paths[0])
+    if repo is None:
+        data, new_bytes = _apply(
+            calls, paths, dry_run=dry_run, include_vendored=include_vendored, progress=progress
+        )
+        for path, after in new_bytes.items():
+            atomic_write(path, after)
+    else:
+        run_id = uuid.uuid4().hex[:12]
+        with exclusive(repo, run_id, "codemod apply") as notes:
+            report.notes += notes  # a killed runner's half-done task is rolled back first
+            data, new_bytes = _apply(
+                calls, paths, dry_run=dry_run, include_vendored=include_vendored, progress=progress
+            )
+            if new_bytes:
+                txn = Transaction(
+                    repo, run_id=run_id, plan="codemod apply", task=data["codemod"], operation="codemod"
+                )
+                with txn:
+                    txn.write(new_bytes)
+    report.data = data
+    totals = data["totals"]
+    report.message = (
+        f"{data['codemod']}: {totals['changed']} file(s) changed of {totals['scanned']} scanned "
+        f"({totals['parsed']} parsed), {totals['skipped']} skipped, {totals['error']} error(s)"
+        + (" (dry run: nothing written)" if dry_run else "")
+    )
+    return report
+
+
+def _apply(
+    calls: list[CodemodCall], paths: list[Path], *, dry_run: bool, include_vendored: bool, progress: Progress
+) -> tuple[CodemodApplyData, dict[Path, bytes]]:
+    """Every file's outcome, and the new bytes of the files that changed (nothing written)."""
     every_path = [p for given in paths for p in iter_python_files(given, include_vendored=include_vendored)]
     files: list[FileOutcomeRow] = []
     diff: list[str] = []
@@ -128,11 +162,8 @@ def codemod_apply(
                 # The directory resolved, the file not: a symlink is the path the user named.
                 new_bytes[path.absolute().parent.resolve() / path.name] = outcome.after
             progress(f"{path}: {len(outcome.changes)} change(s)")
-    names = ",".join(c.codemod.NAME for c in calls)
-    if new_bytes:
-        report.notes += _write(names, new_bytes)
-    report.data = CodemodApplyData(
-        codemod=names,
+    data = CodemodApplyData(
+        codemod=",".join(c.codemod.NAME for c in calls),
         options={
             (k if len(calls) == 1 else f"{c.codemod.NAME}.{k}"): _option_value(v)
             for c in calls
@@ -142,12 +173,7 @@ def codemod_apply(
         totals=totals,
         diff="".join(diff),
     )
-    report.message = (
-        f"{names}: {totals['changed']} file(s) changed of {totals['scanned']} scanned "
-        f"({totals['parsed']} parsed), {totals['skipped']} skipped, {totals['error']} error(s)"
-        + (" (dry run: nothing written)" if dry_run else "")
-    )
-    return report
+    return data, new_bytes
 
 
 def _repository_of(path: Path) -> Repository | None:
@@ -157,16 +183,3 @@ def _repository_of(path: Path) -> Repository | None:
     except InputError:
         return None
     return repo
-
-
-def _write(name: str, new_bytes: dict[Path, bytes]) -> list[str]:
-    repo = _repository_of(next(iter(new_bytes)))
-    if repo is None:
-        for path, data in new_bytes.items():
-            atomic_write(path, data)
-        return []
-    run_id = uuid.uuid4().hex[:12]
-    with exclusive(repo, run_id, "codemod apply") as notes:
-        with Transaction(repo, run_id=run_id, plan="codemod apply", task=name, operation="codemod") as txn:
-            txn.write(new_bytes)
-        return notes

@@ -34,11 +34,22 @@ def revert(session: Session, task: str) -> CommandReport:
                 "(none has the trailers, or all were reverted)",
                 path=session.display,
             )
+        by_hand = {c.sha: repo.reverted_by(c.sha) for c in to_revert}
+        if all(by_hand.values()):
+            done_by = ", ".join(f"{sha[:12]} by {(by or '')[:12]}" for sha, by in by_hand.items())
+            raise InputError(
+                f"{bp.plan_id} Task {reopened_task.id} is already reverted ({done_by}, git revert); "
+                "nothing to do",
+                path=session.display,
+            )
+        to_revert = [c for c in to_revert if not by_hand[c.sha]]
         inside = session.blueprint_in_repo
+        # The task's commits may have written the blueprint under an earlier name.
+        blueprint_names = repo.names_of(inside) if inside else []
         touched = sorted({p for c in to_revert for p in repo.changed_files(c.sha)})
         with session.transaction(bp, reopened_task.id, "revert") as txn:
             txn.git_will_write([session.root / p for p in touched] + [session.blueprint_path])
-            repo.revert_no_commit([c.sha for c in to_revert], keep_ours=[inside] if inside else [])
+            repo.revert_no_commit([c.sha for c in to_revert], keep_ours=blueprint_names)
             txn.git_wrote([session.root / p for p in touched])
             checkpoint("during-revert")
             final = session.load()

@@ -153,7 +153,6 @@ def _commit_or_block(
     changed = execution.changed_files()
     with session.transaction(bp, plan.task.id) as txn:
         txn.write({root / p: execution.after[p] for p in changed})
-        checkpoint("after-writes")
         session.progress(f"  gates on {len(changed)} changed file(s)")
         gates = run_gates(
             plan,
@@ -241,6 +240,21 @@ def _dry_run(session: Session, report: CommandReport, spec: TaskSpec | None) -> 
     return report
 
 
+def _persons_files(session: Session, plan: TaskPlan) -> tuple[list[str], list[str]]:
+    """(files ``done`` commits, untracked files it leaves alone).
+
+    Committed: tracked files that changed, new files the person staged, and files the
+    task's steps name. Any other untracked file (a ``.env``, a scratch file) is left.
+    """
+    untracked = set(session.repo.untracked_paths())
+    named = set(plan.files)
+    dirty = [p for p in session.repo.dirty_paths() if p != session.blueprint_in_repo]
+    return (
+        [p for p in dirty if p not in untracked or p in named],
+        sorted(p for p in dirty if p in untracked and p not in named),
+    )
+
+
 def done(session: Session, task: str) -> CommandReport:
     """Commit a person's or an agent's edits as a task, after its mechanical steps and gates."""
     report = CommandReport("done", blueprint=session.display, repo=str(session.root))
@@ -256,7 +270,9 @@ def done(session: Session, task: str) -> CommandReport:
                 f"Task {done_task.id} is already completed", path=session.display, line=done_task.line
             )
         plan = plan_task(bp, done_task, session.root)
-        edited = [p for p in session.repo.dirty_paths() if p != session.blueprint_in_repo]
+        edited, left_alone = _persons_files(session, plan)
+        if left_alone:
+            report.notes.append(f"not committed, left as they are (untracked): {', '.join(left_alone)}")
         execution = apply_steps(plan, session.root)
         for path in edited:
             disk = session.root / path

@@ -86,6 +86,7 @@ def find_blueprint(repo_dir: Path, spec: TaskSpec) -> Path:
     """The blueprint in the repo whose plan id ``spec`` (``PLAN-001:1.1``) names."""
     plan = spec.required_plan()
     repo = Repository(repo_dir)
+    repo.ensure_no_git_operation()  # a conflicted blueprint would hide the plan: say why instead
     matches = []
     for relative in repo.tracked_files(".md"):
         path = repo.root / relative

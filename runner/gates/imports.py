@@ -40,7 +40,8 @@ from pathlib import Path
 from runner.gates import GateResult
 
 DEFAULT_TIMEOUT = 60.0
-_SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE|AUTH", re.I)
+# AUTH, but not GIT_AUTHOR_NAME/EMAIL: a commit identity is no credential.
+_SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE|AUTH(?!OR)", re.I)
 _KEEP = {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT", "TERM"}
 _STARTUP_TIMEOUT = 120.0  # the server's own start (it imports nothing heavy before a request)
 _MAX_SCANNED_FILES = 500  # repo files read to find the third-party packages to preload
