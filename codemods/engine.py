@@ -16,17 +16,20 @@ For one file and a list of codemods, cheapest stage first:
    that passed the needles: a fix that breaks syntax, or that a second run would change
    further, is discarded and the file reported as an error. Nothing here writes files.
 
-A file the pre-checks clear entirely is not parsed, so a syntax error in it is not reported
-(it had nothing a codemod could rewrite); everything else is exactly as without them.
+Outcomes are exactly those without the pre-checks. Only ``run_codemods`` (whole trees) skips
+the ``ast`` parse of a file the pre-checks clear, so there a syntax error in a file with no
+candidate shape goes unreported.
 """
 
 from __future__ import annotations
 
 import ast
+import io
 import itertools
 import os
 import stat
 import subprocess
+import tokenize
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -38,6 +41,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile
 
 from codemods.base import Change, RunnerCodemod, Skip
+from codemods.prefilters import PASS_THROUGH
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 GENERATED_MARKER = b"@" + b"generated"  # split so this file is not itself "generated"
@@ -95,20 +99,23 @@ def _structure(source: bytes) -> ast.Module | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid escapes and the like are not our business
         try:
+            # ast tolerates bytes LibCST cannot decode (in a comment): decode as LibCST does.
+            source.decode(tokenize.detect_encoding(io.BytesIO(source).readline)[0])
             return ast.parse(source)
-        except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
+        except (SyntaxError, ValueError, UnicodeDecodeError, LookupError, RecursionError, MemoryError):
             return None
 
 
-def _prefiltered(source: bytes, calls: Sequence[CodemodCall]) -> list[CodemodCall]:
-    """The calls whose pre-checks say they may change or skip something in ``source``."""
+def _prefiltered(source: bytes, calls: Sequence[CodemodCall]) -> tuple[list[CodemodCall], bool]:
+    """The calls whose pre-checks say they may change or skip something in ``source``, and
+    whether ``ast`` parsed it."""
     kept = [c for c in calls if c.codemod.prefilter().shape(source, c.options)]
-    if not kept:
-        return kept
+    if all(c.codemod.prefilter() is PASS_THROUGH for c in kept):
+        return kept, False  # no structural check to make: spare the ast parse
     tree = _structure(source)
     if tree is None:
-        return kept
-    return [c for c in kept if c.codemod.prefilter().structure(tree, c.options)]
+        return kept, False
+    return [c for c in kept if c.codemod.prefilter().structure(tree, c.options)], True
 
 
 def _transform(
@@ -138,12 +145,19 @@ def _transform(
 
 
 def apply_codemods(
-    source: bytes, calls: Sequence[CodemodCall], path: str, *, prefilter: bool = True
+    source: bytes,
+    calls: Sequence[CodemodCall],
+    path: str,
+    *,
+    prefilter: bool = True,
+    report_unparseable: bool = True,
 ) -> FileOutcome:
     """Run ``calls`` on one file's bytes and say what happened; never raises on bad input.
 
     ``prefilter=False`` runs LibCST on every file that holds a needle (the reference the
-    pre-checks are tested against)."""
+    pre-checks are tested against). A file the pre-checks clear is still checked to parse
+    (with ``ast``; LibCST gives the reason when it does not) unless ``report_unparseable`` is
+    False: then it is not parsed at all, and a syntax error in it goes unreported."""
     active = [c for c in calls if any(n in source for n in c.codemod.needles(c.options))]
     if not active:
         return FileOutcome(path, "unchanged", source, source)
@@ -152,10 +166,10 @@ def apply_codemods(
         return FileOutcome(path, "skipped", source, source, reason=reason)
     cleared: list[CodemodCall] = []
     if prefilter:
-        kept = _prefiltered(source, active)
-        if not kept:
+        kept, parses = _prefiltered(source, active)
+        if not kept and (not report_unparseable or parses or _structure(source) is not None):
             return FileOutcome(path, "unchanged", source, source)
-        cleared = [c for c in active if c not in kept]
+        cleared = [c for c in active if c not in kept] if kept else []
     parsed = _parse(source)
     if isinstance(parsed, str):
         return FileOutcome(path, "skipped", source, source, reason=parsed)
@@ -258,7 +272,8 @@ def _process(paths: Sequence[Path], calls: Sequence[CodemodCall], prefilter: boo
         except OSError as err:
             outcomes.append(FileOutcome(str(path), "error", b"", b"", reason=f"cannot read: {err.strerror}"))
             continue
-        outcomes.append(_light(apply_codemods(source, calls, str(path), prefilter=prefilter)))
+        outcome = apply_codemods(source, calls, str(path), prefilter=prefilter, report_unparseable=False)
+        outcomes.append(_light(outcome))
     return outcomes
 
 

@@ -108,13 +108,17 @@ def test_files_that_cannot_be_handled_are_skipped_with_the_reason(source: bytes,
     assert outcome.after == source
 
 
-def test_unparseable_file_without_a_candidate_shape_is_not_parsed() -> None:
-    """The pre-checks clear it (no `1 + exp(...)` anywhere), so its syntax error is not news."""
+def test_unparseable_file_without_a_candidate_shape_is_still_reported() -> None:
+    """The pre-checks clear it (no `1 + exp(...)` anywhere), yet its syntax error is reported as
+    without them; only a whole-tree run (report_unparseable=False) spares that parse."""
     source = b"import torch\nprint 'python 2', torch.exp(x)\n"
     plan_001 = [c for c in _all() if c.codemod.NAME in ("reciprocal-exp-to-sigmoid", "remove-detach-cpu")]
-    assert apply_codemods(source, plan_001, "odd.py").status == "unchanged"
     unfiltered = apply_codemods(source, plan_001, "odd.py", prefilter=False)
     assert unfiltered.status == "skipped" and "does not parse" in unfiltered.reason
+    filtered = apply_codemods(source, plan_001, "odd.py")
+    assert (filtered.status, filtered.reason) == (unfiltered.status, unfiltered.reason)
+    tree_mode = apply_codemods(source, plan_001, "odd.py", report_unparseable=False)
+    assert tree_mode.status == "unchanged" and not tree_mode.parsed
 
 
 def test_encoding_cookie_and_crlf_survive() -> None:

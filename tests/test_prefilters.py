@@ -108,6 +108,19 @@ def test_tricky_spellings_identical_and_reach_the_codemod(name: str) -> None:
     assert outcome.changes or outcome.skips, "each spelling is one the codemods act on"
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"import torch.nn as nn\nimport torch\n\n\ndef f():\n    return nn.ReLU(), torch\n",
+        b"from torch.nn import (\n    ReLU,\n)\n\n\ndef f():\n    return ReLU()\n",
+        b"import torch.nn.functional\n\n\ndef f():\n    return torch.nn.functional.relu\n",
+    ],
+)
+def test_dotted_module_option_identical(source: bytes) -> None:
+    outcome = _assert_identical(source, [_call("lazy-import", {"module": "torch.nn"})], "dotted.py")
+    assert outcome.changes or outcome.skips
+
+
 NOT_CANDIDATES = {
     "numpy exp": b"import numpy as np\nw = 1 / (1 + np.exp(-x))\n",
     "docstring formula": b'"""sigmoid(x) = 1 / (1 + exp(-x))"""\nimport torch\ny = torch.exp(x)\n',

@@ -44,7 +44,7 @@ DEFAULT_TIMEOUT = 60.0
 _SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE|AUTH(?!OR)", re.I)
 _KEEP = {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT", "TERM"}
 _STARTUP_TIMEOUT = 120.0  # the server's own start (it imports nothing heavy before a request)
-_MAX_SCANNED_FILES = 2000  # repo files read to find the third-party packages to preload
+_MAX_SCANNED_FILES = 500  # repo files read to find the third-party packages to preload
 
 # Shared by the server and the one-shot child: sandboxing and the import of one batch.
 _COMMON = r'''
@@ -249,6 +249,13 @@ class _Server:
     scratch: Path
     isolation: str
     lock: threading.Lock = field(default_factory=threading.Lock)
+    scanned: set[str] = field(default_factory=set)  # top-level packages whose imports were sent
+
+    def preload_for(self, repo: Path, modules: list[str]) -> list[str]:
+        """Third-party names the packages of ``modules`` import, for packages not seen yet."""
+        tops = sorted({m.split(".")[0] for m in modules} - self.scanned)
+        self.scanned.update(tops)
+        return third_party_imports(repo, tops) if tops else []
 
     def ask(self, request: dict[str, object], timeout: float) -> dict[str, object] | None:
         """Send one request; the reply, or None when the server broke (it is then stopped)."""
@@ -343,20 +350,14 @@ def prestart(repo: Path, *, python: str = sys.executable) -> None:
         server = _server(python, repo)
         if server is None:
             return
-        tops = sorted(
-            {
-                p.name.removesuffix(".py")
-                for p in repo.iterdir()
-                if p.name.isidentifier() or (p.suffix == ".py" and p.stem.isidentifier())
-            }
-        )
-        request = {
-            "root": str(repo),
-            "modules": [],
-            "timeout": DEFAULT_TIMEOUT,
-            "preload": third_party_imports(repo, tops),
-        }
+        tops = [
+            p.name.removesuffix(".py")
+            for p in sorted(repo.iterdir())
+            if p.name.isidentifier() or (p.suffix == ".py" and p.stem.isidentifier())
+        ]
+        request: dict[str, object] = {"root": str(repo), "modules": [], "timeout": DEFAULT_TIMEOUT}
         with server.lock:
+            request["preload"] = server.preload_for(repo, tops)
             server.ask(request, DEFAULT_TIMEOUT * 2 + 30)
 
     threading.Thread(target=warm, name="import-gate-prestart", daemon=True).start()
@@ -401,13 +402,9 @@ def import_modules(
     repo = repo.resolve()
     server = _server(python, repo)
     if server is not None:
-        request = {
-            "root": str(repo),
-            "modules": modules,
-            "timeout": timeout,
-            "preload": third_party_imports(repo, modules),
-        }
+        request: dict[str, object] = {"root": str(repo), "modules": modules, "timeout": timeout}
         with server.lock:
+            request["preload"] = server.preload_for(repo, modules)
             # Preloading counts against the budget too: torch can take a while the first time.
             reply = server.ask(request, timeout * 2 + 30)
         if reply is not None:
