@@ -27,6 +27,7 @@ from runner.blueprint.steps import (
     CodeAction,
     CodemodStep,
     ConfigMerge,
+    ConfigRemove,
     ConfigSet,
     CreateFile,
     Gate,
@@ -53,6 +54,7 @@ from runner.gates.yaml_gate import check_yaml
 from runner.settings import load_settings
 from runner.tasks import PlannedStep, TaskPlan, is_glob, is_python_path
 from runner.text_edit import replace_text
+from runner.toml_edit import TomlEdit, TomlEditError, merge_toml, remove_array_items
 from runner.yaml_merge import merge_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -184,6 +186,9 @@ def apply_steps(
                 _config_set(planned.action, step, tree)
             elif isinstance(planned.action, ConfigMerge):
                 _config_merge(planned.action, step, tree)
+            elif isinstance(planned.action, ConfigRemove):
+                _require(planned, tree)
+                _config_remove(planned.action, step, tree)
             elif isinstance(planned.action, ReplaceBlock | InsertBlock | InsertMarked):
                 execution.steps.append(_apply_code_step(planned, planned.action, tree))
             elif isinstance(planned.action, CreateFile | MoveFile | ArchiveFiles):
@@ -275,6 +280,9 @@ def _config_merge(action: ConfigMerge, step: Step, tree: WorkingTree) -> None:
     if source is None:
         raise InputError("does not exist", path=relative)
     block = step.blocks[0]
+    if relative.endswith(".toml"):
+        _toml_edit(step, tree, relative, lambda: merge_toml(source, block.text))
+        return
     new, edits = merge_yaml(source, block.text, relative, block_line=block.line)
     tree.write(relative, new)
     for edit in edits:
@@ -283,6 +291,28 @@ def _config_merge(action: ConfigMerge, step: Step, tree: WorkingTree) -> None:
     tree.execution.steps.append(
         StepOutcome(step.line, step.text, "config", shown or f"{relative}: already set", len(edits))
     )
+
+
+def _config_remove(action: ConfigRemove, step: Step, tree: WorkingTree) -> None:
+    relative = (tree.root / action.file).resolve().relative_to(tree.root.resolve()).as_posix()
+    source = tree.read(relative)
+    if source is None:
+        raise InputError("does not exist", path=relative)
+    _toml_edit(step, tree, relative, lambda: remove_array_items(source, action.key, list(action.items)))
+
+
+def _toml_edit(step: Step, tree: WorkingTree, relative: str, edit: Callable[[], TomlEdit]) -> None:
+    """A TOML merge or removal (runner.toml_edit: tomlkit keeps every other byte)."""
+    try:
+        result = edit()
+    except TomlEditError as err:
+        raise InputError(str(err), path=relative, line=err.line) from None
+    tree.write(relative, result.after)
+    done = [c for c in result.changes if not c.endswith(("already set", "already removed"))]
+    for change in done:
+        tree.execution.edits.append(FileEdit(relative, change, "config", None))
+    shown = "; ".join(result.changes) or "nothing to change"
+    tree.execution.steps.append(StepOutcome(step.line, step.text, "config", f"{relative}: {shown}", len(done)))
 
 
 def _file_step(action: CreateFile | MoveFile | ArchiveFiles, step: Step, tree: WorkingTree) -> None:

@@ -29,6 +29,7 @@ from runner.blueprint.steps import (
     CodeAction,
     CodemodStep,
     ConfigMerge,
+    ConfigRemove,
     ConfigSet,
     CreateFile,
     Gate,
@@ -151,7 +152,7 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
         return PlannedStep(step, action, call, covered, tuple(missing)), list(covered)
     if isinstance(action, CreateFile | MoveFile | ArchiveFiles | ConfigMerge):
         files += _plan_file_step(action, step, bp, root)
-    elif isinstance(action, ConfigSet):
+    elif isinstance(action, ConfigSet | ConfigRemove):
         existing_file(action.file)
     elif isinstance(action, Gate) and action.gate == "references":
         for name in action.files:
@@ -192,8 +193,8 @@ def _plan_file_step(
             path=bp.path,
             line=line,
         )
-    if isinstance(action, ConfigMerge) and not action.file.endswith((".yaml", ".yml")):
-        raise BlueprintError(f"{action.file!r} is not a .yaml file", path=bp.path, line=line)
+    if isinstance(action, ConfigMerge) and not action.file.endswith((".yaml", ".yml", ".toml")):
+        raise BlueprintError(f"{action.file!r} is not a .yaml or .toml file", path=bp.path, line=line)
     if isinstance(action, ArchiveFiles) and not action.archive.endswith((".tar.gz", ".tgz")):
         raise BlueprintError(f"{action.archive!r} is not a .tar.gz name", path=bp.path, line=line)
     if isinstance(action, CreateFile):

@@ -96,7 +96,8 @@ def _walk(block: Container | Table, prefix: str) -> Iterator[tuple[str, Any, boo
 def merge_toml(source: bytes, block: str) -> TomlEdit:
     """Add or set every key of ``block`` in the TOML ``source``; every other byte is kept."""
     doc, crlf = _load(source)
-    wanted = _parse(block, "the block")
+    # A block without its final line break would make tomlkit's last item eat the blank line after it.
+    wanted = _parse(block if block.endswith("\n") else block + "\n", "the block")
     edit = TomlEdit(source)
     for dotted, value, is_table in _walk(wanted, ""):
         *parents, last = dotted.split(".")

@@ -94,3 +94,8 @@ def test_remove_from_something_that_is_not_an_array_is_refused() -> None:
         remove_array_items(PYPROJECT, "project.name", ["x"])
     with pytest.raises(TomlEditError, match=r"no key project\.missing"):
         remove_array_items(PYPROJECT, "project.missing", ["x"])
+
+
+def test_a_block_without_its_last_line_break_keeps_the_blank_line_after_the_table() -> None:
+    """Blueprint blocks come without a final line break; the blank line before [tool.ruff] stays."""
+    assert merge_toml(PYPROJECT, GROUPS.rstrip("\n")).after == merge_toml(PYPROJECT, GROUPS).after

@@ -10,11 +10,13 @@ A step is one of:
     to A whose arguments hold a call to B)
   - "Check for any remaining `A(... B(...) ...)` patterns" -> the same, from code
   - "Verify `Q` is called in `F`"                      -> pattern-present gate
+  - "Verify `Q` is not called in `F`[, `F` and `F`]"   -> pattern-absent gate (any call to Q)
   - "Verify `F` defines `NAME`" / "Verify `F` exists"  -> symbol gates
 * a **codemod**: "Apply `NAME` to `PATH`[, `PATH` and `PATH`] [with `k=v`, `k=v`]
   [(expect N changes)]";
 * a **config edit**: "Set `key.path` to `value` in `F.yaml`", or
-  "Merge into `F.yaml`:" with one YAML block under the step;
+  "Merge into `F.yaml`:" (or `F.toml`) with one block under the step, or
+  "Remove `A`[, `B` and `C`] from `key.path` in `F.toml`" (array items);
 * a **file step**: "Create `PATH`:" with one block (the file's content),
   "Move `OLD` to `NEW`", "Archive `P`[, `P` and `P`] to `A.tar.gz` and remove them";
 * more gates: "Verify nothing refers to `PATH`" (references), "Verify config
@@ -66,6 +68,12 @@ _IMPORT = re.compile(rf"""`{_PY}\s+-c\s+(["'])import\s+([\w.]+(?:\s*,\s*[\w.]+)*
 _PAIR_ABSENT = re.compile(r"\bno\s+`([\w.]+)`\s*\+\s*`([\w.]+)`\s+pattern", re.IGNORECASE)
 _CODE_ABSENT = re.compile(r"\bany\s+remaining\s+`([^`]+)`\s+pattern", re.IGNORECASE)
 _PRESENT = re.compile(r"^Verify\s+`([\w.]+)`\s+is\s+called\s+in\s+(.+?)\s*$", re.IGNORECASE)
+_NOT_CALLED = re.compile(r"^Verify\s+`([\w.]+)`\s+is\s+not\s+called\s+in\s+(.+?)\s*$", re.IGNORECASE)
+_REMOVE_ITEMS = re.compile(
+    r"^Remove\s+(?P<items>`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*)\s+from\s+`(?P<key>[\w.-]+)`"
+    r"\s+in\s+`(?P<file>[^`]+\.toml)`\s*\.?\s*$",
+    re.IGNORECASE,
+)
 _CODEMOD = re.compile(
     r"^Apply\s+`(?P<name>[a-z0-9][a-z0-9-]*)`\s+to\s+(?P<targets>`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*)"
     r"(?:\s+with\s+(?P<options>`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*))?"
@@ -148,7 +156,8 @@ class Gate:
                 else (f"imports: import {self.module}")
             )
         if self.gate == "pattern-absent":
-            return f"pattern-absent: no {self.outer}(... {self.inner}(...) ...)"
+            held = f"... {self.inner}(...) ..." if self.inner else "..."
+            return f"pattern-absent: no {self.outer}({held})"
         if self.gate == "pattern-present":
             return f"pattern-present: a call to {self.outer}"
         if self.gate == "references":
@@ -177,9 +186,18 @@ class ConfigSet:
 
 @dataclass(frozen=True)
 class ConfigMerge:
-    """Merge the step's YAML block into ``file``."""
+    """Merge the step's YAML (or TOML) block into ``file``."""
 
     file: str
+
+
+@dataclass(frozen=True)
+class ConfigRemove:
+    """Remove ``items`` from the array at ``key`` (dotted) of a TOML ``file``."""
+
+    file: str
+    key: str
+    items: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -253,6 +271,7 @@ Action = (
     | CodemodStep
     | ConfigSet
     | ConfigMerge
+    | ConfigRemove
     | CreateFile
     | MoveFile
     | ArchiveFiles
@@ -268,7 +287,7 @@ def kind_of(action: Action) -> Kind:
         return "gate"
     if isinstance(action, CodemodStep):
         return "codemod"
-    if isinstance(action, ConfigSet | ConfigMerge):
+    if isinstance(action, ConfigSet | ConfigMerge | ConfigRemove):
         return "config"
     if isinstance(action, CreateFile | MoveFile | ArchiveFiles):
         return "file"
@@ -382,6 +401,13 @@ def classify(text: str, blocks: Sequence[CodeBlock] = ()) -> Action:
         return Gate("defines", files=(match.group("file"),), symbol=match.group("symbol"))
     if match := _EXISTS.match(text.strip()):
         return Gate("exists", files=(match.group("file"),))
+    if match := _NOT_CALLED.match(text.strip()):
+        files = _backticked_list(match.group(2))
+        if files:
+            return Gate("pattern-absent", files=files, outer=match.group(1))
+    if match := _REMOVE_ITEMS.match(text.strip()):
+        items = _backticked_list(match.group("items"))
+        return ConfigRemove(match.group("file").strip(), match.group("key"), items)
     if match := _PRESENT.match(text.strip()):
         files = _backticked_list(match.group(2))
         if files:

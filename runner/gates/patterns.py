@@ -73,10 +73,11 @@ def check_absent(source: bytes, target: str, outer: str, inner: str) -> GateResu
     found = find_calls(source, outer, inner)
     if isinstance(found, str):
         return GateResult(gate, target, "failed", found)
+    shape = f"{outer}(... {inner} ...)" if inner else f"call to {outer}"
     if found:
         where = ", ".join(str(n) for n in found)
-        return GateResult(gate, target, "failed", f"{outer}(... {inner} ...) at line {where}")
-    return GateResult(gate, target, "passed", f"no {outer}(... {inner} ...)")
+        return GateResult(gate, target, "failed", f"{shape} at line {where}")
+    return GateResult(gate, target, "passed", f"no {shape}")
 
 
 def check_present(source: bytes, target: str, outer: str) -> GateResult:
