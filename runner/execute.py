@@ -81,6 +81,9 @@ def apply_steps(plan: TaskPlan, root: Path) -> TaskExecution:
         for relative in planned.files:
             if planned.call not in calls_by_file[relative]:
                 calls_by_file[relative].append(planned.call)
+        for path, reason in planned.skipped:  # found under a target, never read: a FIFO, a submodule
+            if (path, "skipped", reason) not in execution.file_problems:
+                execution.file_problems.append((path, "skipped", reason))
     per_codemod_file: dict[tuple[str, str], int] = defaultdict(int)
     for relative, calls in calls_by_file.items():
         outcome = apply_codemods(_read(root, relative, execution), calls, relative)

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codemods import registry
-from codemods.engine import CodemodCall, apply_codemods, iter_python_files
+from codemods.engine import CodemodCall, apply_codemods
 from runner.blueprint.edit import block_task, complete_task, reopen_task
 from runner.blueprint.model import Blueprint, Task, load_blueprint, parse_blueprint
 from runner.errors import ExitCode, InputError, RunnerError
 from runner.execute import TaskExecution, apply_steps, run_gates
 from runner.faults import checkpoint
-from runner.fsutil import atomic_write
+from runner.fsutil import atomic_write, enclosing_root, python_files_under
 from runner.gates import GateResult
 from runner.gates.imports import ImportOutcome
 from runner.journal import Journal, clear_journal, read_journal, restore_files, write_journal
@@ -81,8 +81,8 @@ def open_session(
     repo = Repository(repo_dir)
     path = Path("/dev/null") if blueprint is None else blueprint
     absolute = path if path.is_absolute() else Path.cwd() / path
-    # Resolve symlinks of the directory only; the blueprint file itself is what the user named.
-    absolute = absolute.parent.resolve() / absolute.name
+    # A symlinked blueprint: its target is read, written and committed; the link stays a link.
+    absolute = absolute.resolve()
     return Session(repo, absolute, str(blueprint), python, no_verify, progress)
 
 
@@ -99,8 +99,8 @@ def find_blueprint(repo_dir: Path, task_spec: str) -> Path:
         if plan.encode() not in head and plan not in relative:
             continue
         try:
-            if parse_blueprint(path.read_bytes(), relative).plan_id == plan:
-                matches.append(path)
+            if parse_blueprint(path.read_bytes(), relative).plan_id == plan and path.resolve() not in matches:
+                matches.append(path.resolve())  # a symlink and its target are one blueprint
         except RunnerError:
             continue
     if len(matches) != 1:
@@ -742,8 +742,21 @@ def codemod_apply(
     for root in paths:
         if not root.exists():
             raise InputError("no such file or directory", path=str(root))
-        for path in iter_python_files(root):
+        for found in python_files_under(root, enclosing_root(root), boundary="the tree"):
             totals["scanned"] += 1
+            if found.problem:  # a FIFO, a symlink leaving the tree or into .git, a submodule
+                totals["skipped"] += 1
+                files.append(
+                    {
+                        "file": str(found.path),
+                        "status": "skipped",
+                        "reason": found.problem,
+                        "changes": [],
+                        "skips": [],
+                    }
+                )
+                continue
+            path = found.resolved if found.path.is_symlink() else found.path  # name the file that changes
             source = path.read_bytes()
             outcome = apply_codemods(source, [call], str(path))
             totals["parsed"] += outcome.parsed

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from codemods import registry
 from codemods.base import RunnerCodemod
-from codemods.engine import CodemodCall, iter_python_files
+from codemods.engine import CodemodCall
 from runner.blueprint.model import Blueprint, Step, Task
 from runner.blueprint.steps import (
     Action,
@@ -27,7 +27,7 @@ from runner.blueprint.steps import (
     mentioned_paths,
 )
 from runner.errors import BlueprintError
-from runner.fsutil import resolve_inside
+from runner.fsutil import python_files_under, resolve_inside
 from runner.gates.imports import module_for
 
 _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
@@ -40,6 +40,7 @@ class PlannedStep:
     # codemod steps: the call and the repo-relative .py files it covers
     call: CodemodCall | None = None
     files: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()  # (repo-relative path, why) for files found but not read
 
     @property
     def kind(self) -> str:
@@ -109,11 +110,21 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
     files: list[str] = []
     if isinstance(action, CodemodStep):
         call = _codemod_call(action, registry(), bp, line)
+        skipped: list[tuple[str, str]] = []
         for target in action.targets:
             for path in _expand(root, target, bp, line):
-                files += [_relative(root, p.resolve()) for p in iter_python_files(path)]
+                for found in python_files_under(path, root):
+                    shown = _relative(root, found.path)
+                    if found.escapes:
+                        raise BlueprintError(
+                            f"{shown} (under {target!r}) {found.problem}", path=bp.path, line=line
+                        )
+                    if found.problem:
+                        skipped.append((shown, found.problem))
+                    else:
+                        files.append(_relative(root, found.resolved))
         covered = tuple(dict.fromkeys(files))
-        return PlannedStep(step, action, call, covered), list(covered)
+        return PlannedStep(step, action, call, covered, tuple(dict.fromkeys(skipped))), list(covered)
     if isinstance(action, ConfigSet):
         path = resolve_inside(root, action.file, source=bp.path, line=line)
         if not path.is_file():
