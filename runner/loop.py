@@ -450,8 +450,7 @@ def _commit_or_block(
     except BaseException:
         restore_files(journal)
         inside = [p for p in [*changed, session.blueprint_in_repo or ""] if p]
-        if inside:
-            session.repo.repo.git.reset("-q", "--", *inside)
+        session.repo.unstage(inside)
         clear_journal(session.repo.git_dir)
         raise
 

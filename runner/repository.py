@@ -136,7 +136,10 @@ class Repository:
 
     # -- commits -----------------------------------------------------------------
     def commit(self, paths: Sequence[str], message: str, *, no_verify: bool = False) -> str:
-        self.repo.git.add("--", *paths)
+        try:
+            self._stage(paths)
+        except git.GitCommandError as err:
+            raise self._commit_error(err) from None
         checkpoint("during-commit")
         fd, message_file = tempfile.mkstemp(prefix="runner-msg-", dir=self.git_dir)
         try:
@@ -149,11 +152,56 @@ class Repository:
                 args.append("--no-verify")
             self.repo.git.commit(*args)
         except git.GitCommandError as err:
-            self.repo.git.reset("-q", "--", *paths)
-            raise CommitRejectedError(f"git commit failed: {_git_error(err)}", path=str(self.root)) from None
+            error = self._commit_error(err, staged=paths)
+            self.unstage(paths)
+            raise error from None
         finally:
             os.unlink(message_file)
         return self.head()
+
+    def _stage(self, paths: Sequence[str]) -> None:
+        """``git add`` the paths on disk; a path gone from disk is staged as deleted (if tracked)."""
+        present = [p for p in paths if os.path.lexists(self.root / p)]
+        gone = [p for p in paths if p not in present]
+        if present:
+            self.repo.git.add("--", *present)
+        if gone:
+            self.repo.git.rm("-q", "--cached", "--ignore-unmatch", "--", *gone)
+
+    def unstage(self, paths: Sequence[str]) -> None:
+        """Reset the index entries of ``paths`` to HEAD, unless another git process holds the index."""
+        if paths and not (self.git_dir / "index.lock").exists():
+            self.repo.git.reset("-q", "--", *paths)
+
+    def _commit_error(
+        self, err: git.GitCommandError, staged: Sequence[str] = ()
+    ) -> CommitRejectedError | DirtyTreeError:
+        if (self.git_dir / "index.lock").exists():
+            left = (
+                f"; once it ends, `git reset -q -- {' '.join(staged)}` unstages the runner's copy"
+                if staged
+                else ""
+            )
+            return DirtyTreeError(
+                ".git/index.lock appeared while committing: another git process is using the index; nothing "
+                f"was committed and the files were restored (the runner never deletes that lock){left}",
+                path=str(self.root),
+            )
+        return CommitRejectedError(f"git commit failed: {_git_error(err)}", path=str(self.root))
+
+    def ensure_inside_sparse_checkout(self, paths: Sequence[str]) -> None:
+        """Refuse when any of ``paths`` lies outside a sparse checkout (git would not write it)."""
+        if not paths:
+            return
+        out = self.repo.git.ls_files("-t", "-z", "--", *paths)
+        outside = [e[2:] for e in out.split("\0") if e.startswith("S ")]
+        if outside:
+            shown = ", ".join(outside[:3]) + (f" and {len(outside) - 3} more" if len(outside) > 3 else "")
+            raise DirtyTreeError(
+                f"{shown} lie(s) outside the sparse checkout; `git sparse-checkout add` their "
+                "directories (or `git sparse-checkout disable`) first. Nothing was changed",
+                path=str(self.root),
+            )
 
     def task_commits(self, plan: str) -> list[TaskCommit]:
         """Every commit carrying ``Blueprint: plan``, newest first."""
@@ -191,6 +239,7 @@ class Repository:
         the later commits that touched the conflicting files.
         """
         start = self.head()
+        self.ensure_inside_sparse_checkout(sorted({p for sha in shas for p in self.changed_files(sha)}))
         for sha in shas:
             try:
                 self.repo.git.revert("--no-commit", "--no-edit", sha)

@@ -226,6 +226,12 @@ class LazyImport(RunnerCodemod):
     )
 
     @classmethod
+    def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
+        resolved = super().resolve_options(given)
+        module_option(resolved)  # a bad name is an input error before any file is read
+        return resolved
+
+    @classmethod
     def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
         # Every import of a module spells its name out in full.
         return (module_option({**options}).encode(),)
