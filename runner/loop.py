@@ -31,7 +31,7 @@ from runner.journal import Journal, clear_journal, read_journal, restore_files, 
 from runner.lock import clear_stale_lock, repo_lock
 from runner.report import CommandReport, TaskReport
 from runner.repository import Repository
-from runner.tasks import TaskPlan, plan_blueprint, plan_step, plan_task
+from runner.tasks import TaskPlan, inserts_code, plan_blueprint, plan_step, plan_task
 from runner.templating import render
 
 Progress = Callable[[str], None]
@@ -668,10 +668,17 @@ def lint(session: Session) -> CommandReport:
                     "line": step.line,
                     "text": step.text,
                     "kind": planned.kind,
+                    "inserts_code": inserts_code(planned),
                 }
                 entry["files"] = files
             except RunnerError as err:
-                entry = {"task": task.id, "line": step.line, "text": step.text, "kind": "error"}
+                entry = {
+                    "task": task.id,
+                    "line": step.line,
+                    "text": step.text,
+                    "kind": "error",
+                    "inserts_code": False,
+                }
                 errors.append(err.one_line())
             steps.append(entry)
     report.data = {"steps": steps, "errors": errors}
@@ -683,7 +690,19 @@ def lint(session: Session) -> CommandReport:
         for entry in steps:
             kinds[str(entry["kind"])] = kinds.get(str(entry["kind"]), 0) + 1
         report.message = "ok: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        report.message += _code_steps_note([e for e in steps if e["inserts_code"]])
     return report
+
+
+def _code_steps_note(inserting: list[dict[str, object]]) -> str:
+    if not inserting:
+        return ""
+    lines = ", ".join(str(e["line"]) for e in inserting)
+    many = len(inserting) > 1
+    return (
+        f"; {len(inserting)} step{'s' if many else ''} insert{'' if many else 's'} code written in the plan "
+        f"(line{'s' if many else ''} {lines}): review {'them' if many else 'it'} before running"
+    )
 
 
 def recover(session: Session) -> CommandReport:

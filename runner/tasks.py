@@ -63,6 +63,22 @@ class TaskPlan:
         return tuple(dict.fromkeys(names))
 
 
+# Codemod options whose text becomes code in the file (not a name, a number or a flag).
+CODE_OPTIONS: dict[str, tuple[str, ...]] = {"replace-default": ("value",)}
+# Step kinds that paste code written in the plan into a file (the code-block steps).
+CODE_KINDS: frozenset[str] = frozenset({"replace", "insert", "create"})
+
+
+def inserts_code(planned: PlannedStep) -> bool:
+    """Whether the step writes code taken from the plan: a reviewer should read it before a run."""
+    if planned.kind in CODE_KINDS:
+        return True
+    action = planned.action
+    return isinstance(action, CodemodStep) and any(
+        option in action.options for option in CODE_OPTIONS.get(action.name, ())
+    )
+
+
 def _relative(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
