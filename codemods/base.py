@@ -13,18 +13,72 @@ A codemod is a ``libcst.codemod.VisitorBasedCodemodCommand`` (so
 While transforming, a codemod calls :meth:`RunnerCodemod.record_change` for each
 rewrite and :meth:`RunnerCodemod.record_skip` (with a reason) for each place it
 recognised but could not prove safe to rewrite. It knows nothing of blueprints.
+
+:class:`RunnerCodemod` also gives every command the lookups it needs, as TorchFix's
+``TorchVisitor`` does (parent, qualified names, scope and access, code of a node,
+``TYPE_CHECKING`` tests, what a star import binds); each needs its metadata provider
+in the command's ``METADATA_DEPENDENCIES``.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+import ast
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
-from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
-from libcst.metadata import PositionProvider, ProviderT
+import libcst.matchers as m
+from libcst import MetadataDependent
+from libcst.codemod import CodemodContext, ContextAwareVisitor, SkipFile, VisitorBasedCodemodCommand
+from libcst.metadata import (
+    Access,
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+    ProviderT,
+    QualifiedName,
+    QualifiedNameProvider,
+    Scope,
+    ScopeProvider,
+)
+
+from codemods.star_imports import star_import_names
+
+TYPE_CHECKING_NAMES = frozenset({"typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
+# Spelled out for a file that tests the flag without importing it (``if TYPE_CHECKING:``).
+_TYPE_CHECKING_SPELLING = m.Name("TYPE_CHECKING") | m.Attribute(
+    value=m.Name("typing") | m.Name("typing_extensions"), attr=m.Name("TYPE_CHECKING")
+)
+
+
+class PythonLiteral(str):
+    """The source text of a Python literal, the kind of an option whose value becomes code.
+
+    Only what ``ast.literal_eval`` accepts (numbers, negative ones included, strings,
+    bytes, True/False/None, tuples/lists/sets/dicts of literals): a blueprint's option
+    is pasted into files the import gate later imports, so it must never be able to
+    call anything (``__import__('os').system(...)`` is refused here, when the options
+    are resolved, before any step runs).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, text: str) -> PythonLiteral:
+        code = text.strip()
+        try:
+            ast.literal_eval(code)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            raise ValueError(
+                f"not a Python literal (a number, string, True/False/None, or a tuple/list/dict"
+                f" of them): {text!r}"
+            ) from None
+        return super().__new__(cls, code)
+
+
+if TYPE_CHECKING:
+    from codemods.prefilters import Prefilter
 
 
 @dataclass(frozen=True)
@@ -32,11 +86,16 @@ class Option:
     """One codemod option: ``--arg name=value`` for the runner, ``--name`` for libcst.tool."""
 
     name: str
-    kind: type[str] | type[int] | type[float] | type[bool]
+    kind: type[str] | type[int] | type[float] | type[bool] | type[PythonLiteral]
     default: str | int | float | bool
     help: str
 
     def parse(self, text: str) -> str | int | float | bool:
+        if self.kind is PythonLiteral:
+            try:
+                return PythonLiteral(text)
+            except ValueError as err:
+                raise ValueError(f"option {self.name!r}: {err}") from None
         if self.kind is bool:
             lowered = text.strip().lower()
             if lowered in ("1", "true", "yes", "on"):
@@ -70,7 +129,95 @@ class CodemodReport:
     skips: list[Skip] = field(default_factory=list)
 
 
-class RunnerCodemod(VisitorBasedCodemodCommand):
+class NodeLookups(MetadataDependent):
+    """Lookups every command and analysis needs, on the metadata of the module being
+    transformed (as TorchFix's ``TorchVisitor`` offers them). Each needs its provider
+    in ``METADATA_DEPENDENCIES``; ``line_of`` needs ``PositionProvider``."""
+
+    context: CodemodContext
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        return self.get_metadata(PositionProvider, node).start.line
+
+    def parent_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The node holding ``node`` (needs ``ParentNodeProvider``)."""
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        return parent if isinstance(parent, cst.CSTNode) else None
+
+    def qualified_names(self, node: cst.CSTNode) -> Collection[QualifiedName]:
+        """What ``node`` may name, through imports and aliases (needs ``QualifiedNameProvider``)."""
+        empty: Collection[QualifiedName] = ()
+        return self.get_metadata(QualifiedNameProvider, node, empty)
+
+    def names_of(self, node: cst.CSTNode) -> set[str]:
+        """The dotted names ``node`` may refer to: ``{"torch.exp"}`` for ``T.exp``."""
+        return {q.name for q in self.qualified_names(node)}
+
+    def has_name(self, node: cst.CSTNode, name: str) -> bool:
+        """``node`` may refer to ``name`` (``has_name(func, "torch.exp")``)."""
+        return name in self.names_of(node)
+
+    def scope_of(self, node: cst.CSTNode) -> Scope | None:
+        """The scope ``node`` is in (needs ``ScopeProvider``)."""
+        scope: Scope | None = self.get_metadata(ScopeProvider, node, None)
+        return scope
+
+    def access_of(self, name: cst.Name) -> Access | None:
+        """The read of ``name`` in its scope (what it may refer to), if it is one."""
+        scope = self.scope_of(name)
+        if scope is None:
+            return None
+        return next((a for a in scope.accesses[name.value] if a.node is name), None)
+
+    def code_of(self, node: cst.CSTNode) -> str:
+        """The source of ``node`` as written in the module being transformed."""
+        module = self.context.module
+        assert module is not None, "only while a module is being transformed"
+        return module.code_for_node(node)
+
+    @staticmethod
+    def short(code: str, limit: int = 60) -> str:
+        """``code`` on one line and at most ``limit`` characters, for messages."""
+        flat = " ".join(code.split())
+        return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+    def is_type_checking(self, test: cst.BaseExpression) -> bool:
+        """``test`` is ``TYPE_CHECKING`` (any import form; needs ``ScopeProvider``)."""
+        scope = self.scope_of(test)
+        names = {q.name for q in scope.get_qualified_names_for(test)} if scope is not None else set()
+        return bool(names & TYPE_CHECKING_NAMES) or m.matches(test, _TYPE_CHECKING_SPELLING)
+
+    def type_checking_blocks(self, module: cst.Module) -> list[cst.If]:
+        """The module-level ``if TYPE_CHECKING:`` blocks: their imports bind nothing at run time."""
+        return [s for s in module.body if isinstance(s, cst.If) and self.is_type_checking(s.test)]
+
+    def star_import_names(self, node: cst.ImportFrom) -> frozenset[str] | None:
+        """The names ``from X import *`` binds, or ``None`` when they cannot be known.
+
+        Known for the standard library and for modules of the same source tree (read,
+        never imported); see :mod:`codemods.star_imports`.
+        """
+        return star_import_names(node, self.context.filename)
+
+
+class RunnerVisitor(NodeLookups, ContextAwareVisitor):
+    """An analysis run inside a command (``node.visit(analysis)``), on the command's metadata.
+
+    Its ``METADATA_DEPENDENCIES`` must be among the command's. To run one on its own (a
+    test), visit the module wrapped in :meth:`context_for`.
+    """
+
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (PositionProvider,)
+
+    @classmethod
+    def context_for(cls, module: cst.Module, filename: str | None = None) -> CodemodContext:
+        """A context whose metadata this analysis can use, for running it outside a command."""
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        wrapper.resolve_many(cls.get_inherited_dependencies())
+        return CodemodContext(wrapper=wrapper, filename=filename)
+
+
+class RunnerCodemod(NodeLookups, VisitorBasedCodemodCommand):
     NAME: ClassVar[str] = ""
     DESCRIPTION: str = ""  # libcst declares it as an attribute; one line, kept on the class
     NEEDLES: ClassVar[tuple[bytes, ...]] = ()
@@ -90,6 +237,14 @@ class RunnerCodemod(VisitorBasedCodemodCommand):
         """
         return cls.NEEDLES
 
+    @classmethod
+    def prefilter(cls) -> Prefilter:
+        """Cheap conservative pre-checks run before parsing (``codemods/prefilters.py``);
+        a codemod without an entry there lets every file through."""
+        from codemods.prefilters import prefilter_for
+
+        return prefilter_for(cls.NAME)
+
     # -- options -----------------------------------------------------------------
     @classmethod
     def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
@@ -108,7 +263,13 @@ class RunnerCodemod(VisitorBasedCodemodCommand):
         for name, value in given.items():
             if value is None:
                 continue
-            resolved[name] = known[name].parse(value) if isinstance(value, str) else value
+            if isinstance(value, str):
+                resolved[name] = known[name].parse(value)
+            elif known[name].kind is PythonLiteral:
+                # A JSON number or bool from an options file: checked as its source text.
+                resolved[name] = known[name].parse(repr(value))
+            else:
+                resolved[name] = value
         return resolved
 
     @classmethod
@@ -123,14 +284,14 @@ class RunnerCodemod(VisitorBasedCodemodCommand):
             )
 
     # -- reporting ---------------------------------------------------------------
-    def line_of(self, node: cst.CSTNode) -> int:
-        return self.get_metadata(PositionProvider, node).start.line
-
     def record_change(self, node: cst.CSTNode, description: str) -> None:
         self.report.changes.append(Change(self.NAME, self.line_of(node), description))
 
     def record_skip(self, node: cst.CSTNode, reason: str) -> None:
-        self.report.skips.append(Skip(self.NAME, self.line_of(node), reason))
+        line = self.line_of(node)
+        self.report.skips.append(Skip(self.NAME, line, reason))
+        # libcst.tool prints warnings: it then says why a file was left alone.
+        self.warn(f"line {line}: {reason}")
 
     def skip_file(self, node: cst.CSTNode, reason: str) -> SkipFile:
         """Record a file-level skip and return the exception that aborts the transform."""

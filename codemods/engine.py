@@ -1,21 +1,35 @@
 """Applies codemods to source bytes: read once, parse at most once, verify like ruff.
 
-For one file and a list of codemods:
+For one file and a list of codemods, cheapest stage first:
 
 1. codemods whose needles (``needles(options)``) do not occur in the raw bytes are dropped; with none
    left the file is never parsed (parsing is ~10 ms a file, needles are ~µs);
-2. the bytes are parsed once (LibCST honours PEP 263 cookies, BOM and CRLF, and
-   ``Module.bytes`` gives them back exactly), and every remaining codemod
-   transforms that one tree in turn;
-3. a result that differs is re-parsed and compiled, then transformed again: a fix
-   that breaks syntax, or that a second run would change further, is discarded
-   and the file reported as an error. Nothing here writes files.
+2. files too large, generated or binary are skipped with the reason;
+3. each codemod's pre-checks (``codemods.prefilters``, reached through ``prefilter()``): a
+   regular expression of the pattern's shape on the bytes, then the pattern's structure in
+   one ``ast`` parse shared by the file's codemods. They are conservative: a codemod they
+   drop would have reported nothing on this file;
+4. the bytes are parsed once by LibCST (which honours PEP 263 cookies, BOM and CRLF, and
+   ``Module.bytes`` gives them back exactly), and every remaining codemod transforms that
+   one tree in turn;
+5. a result that differs is re-parsed and compiled, then transformed again by every codemod
+   that passed the needles: a fix that breaks syntax, or that a second run would change
+   further, is discarded and the file reported as an error. Nothing here writes files.
+
+A file the pre-checks clear entirely is not parsed, so a syntax error in it is not reported
+(it had nothing a codemod could rewrite); everything else is exactly as without them.
 """
 
 from __future__ import annotations
 
+import ast
+import itertools
 import os
-from collections.abc import Iterator, Sequence
+import stat
+import subprocess
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -28,6 +42,10 @@ from codemods.base import Change, RunnerCodemod, Skip
 MAX_FILE_BYTES = 2 * 1024 * 1024
 GENERATED_MARKER = b"@" + b"generated"  # split so this file is not itself "generated"
 _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules"})
+# Code that is someone else's or generated: skipped below a directory target unless asked.
+VENDORED_DIRS = frozenset({"vendor", "third_party", "_vendor", "node_modules", "build", "dist"})
+# Files per task sent to a worker; below two chunks the pool costs more than it saves.
+CHUNK = 48
 
 Status = Literal["changed", "unchanged", "skipped", "error"]
 
@@ -72,12 +90,41 @@ def _parse(source: bytes) -> cst.Module | str:
         return f"cannot be decoded: {err}"
 
 
+def _structure(source: bytes) -> ast.Module | None:
+    """The standard library's tree of ``source``; None when it cannot say (LibCST decides)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid escapes and the like are not our business
+        try:
+            return ast.parse(source)
+        except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
+            return None
+
+
+def _prefiltered(source: bytes, calls: Sequence[CodemodCall]) -> list[CodemodCall]:
+    """The calls whose pre-checks say they may change or skip something in ``source``."""
+    kept = [c for c in calls if c.codemod.prefilter().shape(source, c.options)]
+    if not kept:
+        return kept
+    tree = _structure(source)
+    if tree is None:
+        return kept
+    return [c for c in kept if c.codemod.prefilter().structure(tree, c.options)]
+
+
 def _transform(
-    tree: cst.Module, calls: Sequence[CodemodCall], path: str
+    tree: cst.Module,
+    calls: Sequence[CodemodCall],
+    path: str,
+    cleared: Sequence[CodemodCall] = (),
 ) -> tuple[cst.Module, list[Change], list[Skip]]:
+    """Run ``calls`` in order; those in ``cleared`` only once an earlier one changed the tree
+    (their pre-checks spoke for the original source only)."""
     changes: list[Change] = []
     skips: list[Skip] = []
+    original = tree
     for call in calls:
+        if call in cleared and (tree is original or tree.code == original.code):
+            continue
         command = call.codemod(CodemodContext(filename=path), **call.options)
         try:
             tree = command.transform_module(tree)
@@ -90,20 +137,31 @@ def _transform(
     return tree, changes, skips
 
 
-def apply_codemods(source: bytes, calls: Sequence[CodemodCall], path: str) -> FileOutcome:
-    """Run ``calls`` on one file's bytes and say what happened; never raises on bad input."""
+def apply_codemods(
+    source: bytes, calls: Sequence[CodemodCall], path: str, *, prefilter: bool = True
+) -> FileOutcome:
+    """Run ``calls`` on one file's bytes and say what happened; never raises on bad input.
+
+    ``prefilter=False`` runs LibCST on every file that holds a needle (the reference the
+    pre-checks are tested against)."""
     active = [c for c in calls if any(n in source for n in c.codemod.needles(c.options))]
     if not active:
         return FileOutcome(path, "unchanged", source, source)
     reason = _file_level_reason(source)
     if reason:
         return FileOutcome(path, "skipped", source, source, reason=reason)
+    cleared: list[CodemodCall] = []
+    if prefilter:
+        kept = _prefiltered(source, active)
+        if not kept:
+            return FileOutcome(path, "unchanged", source, source)
+        cleared = [c for c in active if c not in kept]
     parsed = _parse(source)
     if isinstance(parsed, str):
         return FileOutcome(path, "skipped", source, source, reason=parsed)
 
     try:
-        tree, changes, skips = _transform(parsed, active, path)
+        tree, changes, skips = _transform(parsed, active, path, cleared)
     except Exception as err:  # a codemod bug must not take the whole run down
         return FileOutcome(path, "error", source, source, parsed=True, reason=f"codemod crashed: {err!r}")
     after = tree.bytes
@@ -134,13 +192,97 @@ def _verify(after: bytes, calls: Sequence[CodemodCall], path: str) -> str:
     return ""
 
 
-def iter_python_files(root: Path) -> Iterator[Path]:
-    """``root`` itself if a file, else every ``*.py`` below it in sorted order."""
+def _git_visible(root: Path) -> set[str] | None:
+    """Paths under ``root`` (relative to it) that git tracks or would not ignore; None when
+    ``root`` is not in a git work tree (then nothing is filtered)."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None
+    return {os.fsdecode(p) for p in proc.stdout.split(b"\0") if p}
+
+
+def iter_python_files(root: Path, *, include_vendored: bool = False) -> Iterator[Path]:
+    """``root`` itself if a file, else every ``*.py`` below it in sorted order.
+
+    Below a directory, files git ignores (``.gitignore``, when ``root`` is in a git work
+    tree) and directories of vendored or generated code (``VENDORED_DIRS``) are left out,
+    the latter unless ``include_vendored``. Only regular files are yielded (never a FIFO).
+    """
     if root.is_file():
         yield root
         return
+    visible = _git_visible(root)
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED_DIRS)
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in _SKIPPED_DIRS and (include_vendored or d not in VENDORED_DIRS)
+        )
+        relative_dir = os.path.relpath(dirpath, root)
         for name in sorted(filenames):
-            if name.endswith(".py"):
-                yield Path(dirpath) / name
+            if not name.endswith(".py"):
+                continue
+            path = Path(dirpath) / name
+            if visible is not None:
+                relative = name if relative_dir == "." else f"{relative_dir}/{name}"
+                if relative.replace(os.sep, "/") not in visible:
+                    continue
+            try:
+                if not stat.S_ISREG(path.stat().st_mode):
+                    continue
+            except OSError:
+                continue
+            yield path
+
+
+def _light(outcome: FileOutcome) -> FileOutcome:
+    """``outcome`` without the file's bytes unless it changed (streaming keeps memory flat)."""
+    if outcome.status != "changed":
+        outcome.before = outcome.after = b""
+    return outcome
+
+
+def _process(paths: Sequence[Path], calls: Sequence[CodemodCall], prefilter: bool) -> list[FileOutcome]:
+    """Read and transform ``paths`` one at a time (in a worker, or in this process)."""
+    outcomes = []
+    for path in paths:
+        try:
+            source = path.read_bytes()
+        except OSError as err:
+            outcomes.append(FileOutcome(str(path), "error", b"", b"", reason=f"cannot read: {err.strerror}"))
+            continue
+        outcomes.append(_light(apply_codemods(source, calls, str(path), prefilter=prefilter)))
+    return outcomes
+
+
+def run_codemods(
+    paths: Iterable[Path],
+    calls: Sequence[CodemodCall],
+    *,
+    jobs: int | None = None,
+    prefilter: bool = True,
+) -> Iterator[FileOutcome]:
+    """The outcome of ``calls`` on each file of ``paths``, in order, streamed.
+
+    Files are read one at a time and an unchanged file's outcome carries no bytes, so memory
+    stays flat however large the tree. With many files and ``jobs`` > 1 (default: the CPU
+    count), chunks of paths (never contents) go to a process pool.
+    """
+    if jobs is None:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    pending = list(paths)
+    if jobs <= 1 or len(pending) < 2 * CHUNK:
+        for start in range(0, len(pending), CHUNK):
+            yield from _process(pending[start : start + CHUNK], calls, prefilter)
+        return
+    chunks = [pending[i : i + CHUNK] for i in range(0, len(pending), CHUNK)]
+    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
+        for outcomes in pool.map(_process, chunks, itertools.repeat(calls), itertools.repeat(prefilter)):
+            yield from outcomes

@@ -1,4 +1,4 @@
-"""Command line: parse arguments, call the loop, print its report. No logic lives here.
+"""Command line: parse arguments, call a command, print its report. No logic lives here.
 
 With ``--json`` stdout carries exactly one JSON document (``schema_version`` first)
 and progress goes to stderr; exit codes are :class:`runner.errors.ExitCode`.
@@ -14,10 +14,16 @@ from pathlib import Path
 
 from rich.console import Console
 
-from runner import loop
+from runner.blueprint.task_spec import TaskSpec
+from runner.commands.codemod import codemod_apply, codemod_list
+from runner.commands.inspect import lint, next_goal, status
+from runner.commands.recover import recover
+from runner.commands.revert import revert
+from runner.commands.run import done, run
+from runner.commands.session import Progress, find_blueprint, open_session
 from runner.errors import ExitCode, RunnerError
 from runner.render import esc, render_text
-from runner.report import CommandReport
+from runner.report import CommandReport, ErrorInfo
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,12 +69,17 @@ def _parser() -> argparse.ArgumentParser:
     codemod_sub = codemod.add_subparsers(dest="codemod_command", required=True, metavar="ACTION")
     codemod_sub.add_parser("list", parents=[common], help="every codemod with its description")
     apply = codemod_sub.add_parser(
-        "apply", parents=[common], help="apply one codemod to files or directories"
+        "apply",
+        parents=[common],
+        help="apply codemods (NAME or NAME,NAME,... in one pass) to files or directories",
     )
-    apply.add_argument("name")
+    apply.add_argument("name", metavar="NAMES", help="a codemod, or several separated by commas")
     apply.add_argument("paths", nargs="+", type=Path)
     apply.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE", help="a codemod option")
     apply.add_argument("--dry-run", action="store_true", help="print a diff; write nothing")
+    apply.add_argument(
+        "--include-vendored", action="store_true", help="also vendor/, third_party/, build/, dist/ ..."
+    )
 
     demo = sub.add_parser("demo", parents=[common], help="run PLAN-001 on a copy of the demo OCR project")
     demo.add_argument("--keep", type=Path, help="build the demo repo here instead of a temporary directory")
@@ -90,13 +101,18 @@ def _options(pairs: list[str]) -> dict[str, str]:
     return options
 
 
-def _dispatch(args: argparse.Namespace, progress: loop.Progress) -> CommandReport:
+def _dispatch(args: argparse.Namespace, progress: Progress) -> CommandReport:
     command = args.command
     if command == "codemod":
         if args.codemod_command == "list":
-            return loop.codemod_list()
-        return loop.codemod_apply(
-            args.name, _options(args.arg), args.paths, dry_run=args.dry_run, progress=progress
+            return codemod_list()
+        return codemod_apply(
+            args.name,
+            _options(args.arg),
+            args.paths,
+            dry_run=args.dry_run,
+            include_vendored=args.include_vendored,
+            progress=progress,
         )
     if command == "demo":
         from runner.demo import run_demo
@@ -106,21 +122,21 @@ def _dispatch(args: argparse.Namespace, progress: loop.Progress) -> CommandRepor
     no_verify = getattr(args, "no_verify", False)
     blueprint = getattr(args, "blueprint", None)
     if command in ("done", "revert") and blueprint is None:
-        blueprint = loop.find_blueprint(args.repo, args.task)
-    session = loop.open_session(args.repo, blueprint, python=python, no_verify=no_verify, progress=progress)
+        blueprint = find_blueprint(args.repo, TaskSpec.parse(args.task))
+    session = open_session(args.repo, blueprint, python=python, no_verify=no_verify, progress=progress)
     if command == "run":
-        return loop.run(session, task_id=args.task, dry_run=args.dry_run)
+        return run(session, task=args.task, dry_run=args.dry_run)
     if command == "done":
-        return loop.done(session, args.task)
+        return done(session, args.task)
     if command == "revert":
-        return loop.revert(session, args.task)
+        return revert(session, args.task)
     if command == "status":
-        return loop.status(session)
+        return status(session)
     if command == "next":
-        return loop.next_goal(session)
+        return next_goal(session)
     if command == "lint":
-        return loop.lint(session)
-    return loop.recover(session)
+        return lint(session)
+    return recover(session)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = _dispatch(args, progress)
     except RunnerError as err:
         report = CommandReport(command, exit_code=err.exit_code, message=err.one_line())
-        report.error = {"message": err.message, "path": err.path, "line": err.line}
+        report.error = ErrorInfo(err.message, err.path, err.line)
     except KeyboardInterrupt:
         report = CommandReport(
             command, exit_code=ExitCode.TASK_FAILED, message="interrupted; files were restored"
@@ -146,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             exit_code=ExitCode.INTERNAL_ERROR,
             message=f"internal error: {type(err).__name__}: {err}",
         )
-        report.error = {"message": str(err), "path": None, "line": None}
+        report.error = ErrorInfo(str(err), None, None)
     if args.json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:

@@ -13,7 +13,7 @@ class ExitCode(IntEnum):
     OK = 0
     TASK_FAILED = 1  # a task ran and failed its gates or codemod expectations: Blocked
     INPUT_ERROR = 2  # usage, malformed blueprint, unknown codemod, path outside the repo
-    DIRTY_TREE = 3  # uncommitted changes or a git operation in progress; nothing touched
+    DIRTY_TREE = 3  # uncommitted changes, a git operation in progress, or a person's change met mid-task
     MANUAL_STEP = 4  # the next task needs a person or an agent (`runner done` afterwards)
     LOCKED = 5  # another runner holds the repo lock, or a stale lock needs clearing
     REVERT_CONFLICT = 6  # later commits touch the same lines; nothing changed
@@ -60,3 +60,17 @@ class CommitRejectedError(RunnerError):
 
 class RevertConflictError(RunnerError):
     exit_code = ExitCode.REVERT_CONFLICT
+
+
+class HeadMovedError(RunnerError):
+    """Someone committed while the task ran; the runner's edits were undone, nothing committed."""
+
+    exit_code = ExitCode.DIRTY_TREE
+
+
+class AfterCommitError(RunnerError):
+    """A failure after the task's commit landed: the commit stands, nothing was rolled back."""
+
+    def __init__(self, message: str, exit_code: ExitCode, *, path: str | None, line: int | None) -> None:
+        super().__init__(message, path=path, line=line)
+        self.exit_code = exit_code

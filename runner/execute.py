@@ -12,10 +12,20 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 from codemods.base import Change, Skip
+from codemods.blocks import BlockEdit, Where, WhereKind, insert_block, insert_marked_lines, replace_block
 from codemods.engine import CodemodCall, apply_codemods
-from runner.blueprint.steps import CodemodStep, ConfigSet, Gate
+from runner.blueprint.steps import (
+    CodeAction,
+    CodemodStep,
+    ConfigSet,
+    Gate,
+    InsertBlock,
+    InsertMarked,
+    ReplaceBlock,
+)
 from runner.config_edit import set_value
 from runner.errors import InputError
 from runner.faults import checkpoint
@@ -25,7 +35,8 @@ from runner.gates.patterns import check_absent, check_present
 from runner.gates.syntax import check_syntax
 from runner.gates.undefined import check_undefined
 from runner.gates.yaml_gate import check_yaml
-from runner.tasks import TaskPlan
+from runner.tasks import PlannedStep, TaskPlan, is_python_path
+from runner.text_edit import replace_text
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -57,7 +68,8 @@ class TaskExecution:
 
     @property
     def failures(self) -> list[str]:
-        failed = [f"step at line {s.line}: {s.detail}" for s in self.steps if not s.ok]
+        # One line each (a detail may go on with a diff for the JSON report).
+        failed = [f"step at line {s.line}: {s.detail.splitlines()[0]}" for s in self.steps if not s.ok]
         failed += [f"{p}: {reason}" for p, status, reason in self.file_problems if status == "error"]
         return failed
 
@@ -98,7 +110,9 @@ def apply_steps(plan: TaskPlan, root: Path) -> TaskExecution:
 
     for planned in plan.steps:
         action = planned.action
-        if isinstance(action, CodemodStep):
+        if isinstance(action, (ReplaceBlock, InsertBlock, InsertMarked)):
+            execution.steps.append(_apply_code_step(planned, action, root, execution))
+        elif isinstance(action, CodemodStep):
             count = sum(per_codemod_file[(action.name, f)] for f in planned.files)
             outcome_step = StepOutcome(
                 planned.step.line,
@@ -140,6 +154,59 @@ def apply_steps(plan: TaskPlan, root: Path) -> TaskExecution:
                 )
             )
     return execution
+
+
+_PLACE_KINDS: dict[str, WhereKind] = {kind: kind for kind in get_args(WhereKind)}
+_CODE_STEP_NAMES = {
+    ReplaceBlock: "replace-block",
+    InsertBlock: "insert-block",
+    InsertMarked: "insert-marked-lines",
+}
+
+
+def _code_edit(action: CodeAction, data: bytes) -> BlockEdit:
+    if isinstance(action, ReplaceBlock):
+        find, replacement = (b.text for b in action.blocks)
+        if not is_python_path(action.file):
+            return _text_edit(data, find, replacement, action.every)
+        return replace_block(
+            data, find, replacement, scope=action.scope, every=action.every, line_hint=action.line_hint
+        )
+    if isinstance(action, InsertBlock):
+        where = Where(_PLACE_KINDS[action.place], action.target)
+        return insert_block(data, action.blocks[0].text, where=where, line_hint=action.line_hint)
+    return insert_marked_lines(
+        data, action.blocks[0].text, action.marker, scope=action.scope, line_hint=action.line_hint
+    )
+
+
+def _text_edit(data: bytes, find: str, replacement: str, every: bool) -> BlockEdit:
+    """'Replace in' a file that is not Python: whole lines, exactly (runner.text_edit)."""
+    edit = replace_text(data, find, replacement, every=every)
+    first, _, diff = edit.detail.partition("\n")
+    if edit.status == "applied":
+        lines = ", ".join(map(str, edit.lines))
+        return BlockEdit("applied", edit.after, f"replaced the lines at line {lines}", tuple(edit.lines))
+    return BlockEdit(edit.status, data, first + (f"\n{diff}" if diff else ""), tuple(edit.lines))
+
+
+def _apply_code_step(
+    planned: PlannedStep, action: CodeAction, root: Path, execution: TaskExecution
+) -> StepOutcome:
+    relative = planned.files[0]
+    step = planned.step
+    if relative not in execution.after and not (root / relative).is_file():
+        return StepOutcome(step.line, step.text, "code", f"{relative} does not exist", ok=False)
+    edit = _code_edit(action, _read(root, relative, execution))
+    detail = f"{relative}: {edit.message}"
+    if edit.closest is not None:
+        detail += f"\n{edit.closest.diff}"
+    if edit.status == "applied":
+        execution.after[relative] = edit.source
+        name = _CODE_STEP_NAMES[type(action)]
+        execution.changes += [(relative, Change(name, line, edit.message)) for line in edit.lines[:1]]
+        return StepOutcome(step.line, step.text, "code", detail, max(1, len(edit.lines)))
+    return StepOutcome(step.line, step.text, "code", detail, 0, ok=edit.status == "already-applied")
 
 
 def _pattern_scope(gate: Gate, plan: TaskPlan, execution: TaskExecution, tracked_py: list[str]) -> list[str]:

@@ -121,7 +121,9 @@ def _nested_repository(path: Path, root: Path) -> Path | None:
     return None
 
 
-def python_files_under(target: Path, root: Path, *, boundary: str = "the repository") -> Iterator[FoundFile]:
+def python_files_under(
+    target: Path, root: Path, *, boundary: str = "the repository", include_vendored: bool = False
+) -> Iterator[FoundFile]:
     """The .py files of ``target`` (a file or directory inside ``root``), each vetted.
 
     ``path`` keeps the spelling of ``target``. A submodule or nested repository is
@@ -132,7 +134,7 @@ def python_files_under(target: Path, root: Path, *, boundary: str = "the reposit
     base = target.resolve() if target.is_dir() else target.parent.resolve() / target.name
     seen: set[Path] = set()
     nested: set[Path] = set()
-    for path in iter_python_files(target):
+    for path in iter_python_files(target, include_vendored=include_vendored):
         absolute = base / path.relative_to(target) if target.is_dir() else base
         repository = _nested_repository(absolute, root)
         if repository is not None:

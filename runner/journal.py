@@ -1,22 +1,40 @@
-"""Write-ahead journal: pre-images of every file a task is about to touch.
+"""The write-ahead journal's format: what a transaction is about to change, on disk.
 
-Written (atomically) to the git directory before the first file changes, and
-removed once the task's commit has landed or its files were restored. If a
-runner dies in between, :func:`recover` puts the pre-images back, unless the
-task's commit had landed, in which case it only clears the journal.
+It lives in ``.git/blueprint-runner/journal.json`` (written atomically) with a copy
+of the git index beside it. Files inside the repository are keyed by their
+repo-relative path, so a journal copied or moved with its repository acts on that
+copy only; a blueprint kept outside the repository is keyed by its absolute path.
+For every file the journal holds the pre-image and the SHA-256 of the bytes the
+runner wrote (its post-image), so recovery can tell the runner's bytes from a
+person's edit. :mod:`runner.transaction` is its only writer.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.errors import DirtyTreeError
 from runner.fsutil import atomic_write
 from runner.lock import state_dir
+
+FORMAT = 2
+
+
+def digest(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class FileImages:
+    before: bytes | None  # None: the file did not exist
+    after: str | None = None  # SHA-256 of what the runner wrote; None: not written yet
+    after_exists: bool = True  # False: the runner removed the file
 
 
 @dataclass
@@ -25,34 +43,64 @@ class Journal:
     plan: str
     task: str
     head: str
-    files: dict[str, bytes | None]  # absolute path -> pre-image (None: did not exist)
-    operation: str = "run"  # or "revert": recovery then also clears git's revert state
+    root: str  # the repository's root when written: tells a copied or moved repo apart
+    operation: str = "run"  # or "revert": recovery then also forgets git's revert state
+    files: dict[str, FileImages] = field(default_factory=dict)  # repo-relative posix path
+    outside: dict[str, FileImages] = field(default_factory=dict)  # absolute path outside the repo
+    index_touched: bool = False  # the runner staged or committed: the saved index is the truth
 
     def to_json(self) -> str:
+        def images(table: dict[str, FileImages]) -> dict[str, object]:
+            return {
+                path: {
+                    "before": None if i.before is None else base64.b64encode(i.before).decode("ascii"),
+                    "after": i.after,
+                    "after_exists": i.after_exists,
+                }
+                for path, i in table.items()
+            }
+
         return json.dumps(
             {
+                "format": FORMAT,
                 "run_id": self.run_id,
                 "plan": self.plan,
                 "task": self.task,
                 "head": self.head,
+                "root": self.root,
                 "operation": self.operation,
-                "files": {
-                    p: None if data is None else base64.b64encode(data).decode("ascii")
-                    for p, data in self.files.items()
-                },
+                "index_touched": self.index_touched,
+                "files": images(self.files),
+                "outside": images(self.outside),
             }
         )
 
     @classmethod
     def from_json(cls, text: str) -> Journal:
         raw = json.loads(text)
+
+        def images(table: dict[str, dict[str, object]]) -> dict[str, FileImages]:
+            out: dict[str, FileImages] = {}
+            for path, entry in table.items():
+                before = entry["before"]
+                after = entry["after"]
+                out[path] = FileImages(
+                    None if before is None else base64.b64decode(str(before)),
+                    None if after is None else str(after),
+                    bool(entry.get("after_exists", True)),
+                )
+            return out
+
         return cls(
             raw["run_id"],
             raw["plan"],
             raw["task"],
             raw["head"],
-            {p: None if d is None else base64.b64decode(d) for p, d in raw["files"].items()},
+            raw["root"],
             raw.get("operation", "run"),
+            images(raw["files"]),
+            images(raw.get("outside", {})),
+            bool(raw.get("index_touched", False)),
         )
 
 
@@ -60,34 +108,34 @@ def journal_path(git_dir: Path) -> Path:
     return state_dir(git_dir) / "journal.json"
 
 
+def saved_index_path(git_dir: Path) -> Path:
+    return state_dir(git_dir) / "index.saved"
+
+
 def write_journal(git_dir: Path, journal: Journal) -> None:
     atomic_write(journal_path(git_dir), journal.to_json().encode("utf-8"))
 
 
 def read_journal(git_dir: Path) -> Journal | None:
-    path = git_dir / "blueprint-runner" / "journal.json"
+    path = journal_path(git_dir)
     try:
-        return Journal.from_json(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    try:
+        if json.loads(text).get("format") != FORMAT:
+            raise ValueError("written by another version of the runner")
+        return Journal.from_json(text)
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise DirtyTreeError(
+            f"cannot read this interrupted task's journal ({err}); compare the tree with `git status`, "
+            "restore what you need, then delete the journal",
+            path=str(path),
+        ) from None
 
 
 def clear_journal(git_dir: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(journal_path(git_dir))
-
-
-def restore_files(journal: Journal) -> list[str]:
-    """Put every pre-image back; return the paths whose bytes differed."""
-    restored: list[str] = []
-    for name, data in journal.files.items():
-        path = Path(name)
-        current = path.read_bytes() if path.exists() else None
-        if current == data:
-            continue
-        if data is None:
-            path.unlink()
-        else:
-            atomic_write(path, data)
-        restored.append(name)
-    return restored
+    """Remove the journal, then the saved index: a journal never outlives its index copy."""
+    for path in (journal_path(git_dir), saved_index_path(git_dir)):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)

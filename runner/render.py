@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from runner.errors import ExitCode
-from runner.report import CommandReport, TaskReport
+from runner.report import CommandData, CommandReport, TaskReport
 
 
 def esc(text: str) -> str:
@@ -20,24 +20,22 @@ def _task(task: TaskReport, out: Console) -> None:
     out.print("  " + esc(task.execution_report()))
     for change in task.changes:
         out.print(
-            f"  changed {esc(change['file'])}:{change['line']} "
-            f"({esc(change['codemod'])}): {esc(change['description'])}"
+            f"  changed {esc(change.file)}:{change.change.line} "
+            f"({esc(change.change.codemod)}): {esc(change.change.description)}"
         )
     for skip in task.skips:
         out.print(
-            f"  [yellow]skipped[/yellow] {esc(skip['file'])}:{skip['line']} "
-            f"({esc(skip['codemod'])}): {esc(skip['reason'])}"
+            f"  [yellow]skipped[/yellow] {esc(skip.file)}:{skip.skip.line} "
+            f"({esc(skip.skip.codemod)}): {esc(skip.skip.reason)}"
         )
     for problem in task.file_problems:
-        out.print(
-            f"  [yellow]{esc(problem['status'])}[/yellow] {esc(problem['file'])}: {esc(problem['reason'])}"
-        )
+        out.print(f"  [yellow]{esc(problem.status)}[/yellow] {esc(problem.file)}: {esc(problem.reason)}")
     colour = {"passed": "green", "failed": "red", "warning": "yellow"}
     for gate in task.gates:
         # One line a gate, never truncated: paths are what a reviewer needs to see.
-        status = f"[{colour.get(gate['status'], 'white')}]{gate['status']:<7}[/]"
-        detail = f": {esc(gate['detail'])}" if gate["detail"] else ""
-        out.print(f"  {status} {esc(gate['gate'])} {esc(gate['target'])}{detail}")
+        status = f"[{colour.get(gate.status, 'white')}]{gate.status:<7}[/]"
+        detail = f": {esc(gate.detail)}" if gate.detail else ""
+        out.print(f"  {status} {esc(gate.gate)} {esc(gate.target)}{detail}")
     if task.fallback:
         out.print(f"  [bold]Fallback:[/bold] {esc(task.fallback)}")
     out.print("[bold]Part 2: Blueprint Update Confirmation[/bold]")
@@ -47,30 +45,29 @@ def _task(task: TaskReport, out: Console) -> None:
     out.print()
 
 
-def render_text(report: CommandReport, out: Console, err: Console) -> None:
-    for note in report.notes:
-        err.print(f"note: {esc(note)}")
-    for task in report.tasks:
-        _task(task, out)
-    data = report.data
-    if report.command == "status" and data:
-        for task in data["tasks"]:
-            out.print(f"  {task['id']:>6}  {task['state']:<10} {esc(task['title'])}")
-    elif report.command == "next" and data.get("task"):
-        task = data["task"]
+def _data(data: CommandData, out: Console, err: Console) -> None:
+    if "next_task" in data:  # status
+        for row in data["tasks"]:
+            out.print(f"  {row['id']:>6}  {row['state']:<10} {esc(row['title'])}")
+    elif "task" in data:  # next
+        goal = data["task"]
+        if goal is None:
+            return
         out.print(
-            f"[bold]Goal:[/bold] Task {esc(task['id'])}: {esc(task['title'])} (phase {esc(task['phase'])})"
+            f"[bold]Goal:[/bold] Task {esc(goal['id'])}: {esc(goal['title'])} (phase {esc(goal['phase'])})"
         )
-        for step in task["steps"]:
+        for step in goal["steps"]:
             out.print(f"  line {step['line']:>4}  {step['kind']:<8} {esc(step['text'])}")
-        if task["files"]:
-            out.print("  files: " + esc(", ".join(task["files"])))
-    elif report.command == "lint" and data:
-        for step in data["steps"]:
-            out.print(f"  {step['task']:>6} line {step['line']:>4}  {step['kind']:<8} {esc(step['text'])}")
+        if goal["files"]:
+            out.print("  files: " + esc(", ".join(goal["files"])))
+    elif "errors" in data:  # lint
+        for entry in data["steps"]:
+            out.print(
+                f"  {entry['task']:>6} line {entry['line']:>4}  {entry['kind']:<8} {esc(entry['text'])}"
+            )
         for error in data["errors"]:
             err.print(f"[red]error:[/red] {esc(error)}")
-    elif report.command == "codemod list" and data:
+    elif "codemods" in data:  # codemod list
         for codemod in data["codemods"]:
             out.print(f"[bold]{esc(codemod['name'])}[/bold]  {esc(codemod['description'])}")
             for option in codemod["options"]:
@@ -78,22 +75,31 @@ def render_text(report: CommandReport, out: Console, err: Console) -> None:
                     f"    --arg {esc(option['name'])}=...  {esc(option['help'])} "
                     f"(default {option['default']!r})"
                 )
-    elif report.command == "codemod apply" and data:
-        for entry in data["files"]:
-            for change in entry["changes"]:
-                out.print(f"{esc(entry['file'])}:{change['line']}: {esc(change['description'])}")
-            for skip in entry["skips"]:
+    elif "totals" in data:  # codemod apply
+        for file in data["files"]:
+            for change in file["changes"]:
+                out.print(f"{esc(file['file'])}:{change['line']}: {esc(change['description'])}")
+            for skip in file["skips"]:
                 out.print(
-                    f"{esc(entry['file'])}:{skip['line']}: [yellow]skipped[/yellow]: {esc(skip['reason'])}"
+                    f"{esc(file['file'])}:{skip['line']}: [yellow]skipped[/yellow]: {esc(skip['reason'])}"
                 )
-            if entry["reason"]:
+            if file["reason"]:
                 out.print(
-                    f"{esc(entry['file'])}: [yellow]{esc(entry['status'])}[/yellow]: {esc(entry['reason'])}"
+                    f"{esc(file['file'])}: [yellow]{esc(file['status'])}[/yellow]: {esc(file['reason'])}"
                 )
-        if data.get("diff"):
+        if data["diff"]:
             out.print(esc(data["diff"]), end="")
-    elif report.command == "demo" and data:
-        out.print(esc(data.get("transcript", "")), end="")
+    elif "transcript" in data:  # demo
+        out.print(esc(data["transcript"]), end="")
+
+
+def render_text(report: CommandReport, out: Console, err: Console) -> None:
+    for note in report.notes:
+        err.print(f"note: {esc(note)}")
+    for task in report.tasks:
+        _task(task, out)
+    if report.data is not None:
+        _data(report.data, out, err)
     if report.exit_code == ExitCode.OK:
         if report.message:
             out.print(esc(report.message))

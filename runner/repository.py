@@ -9,8 +9,11 @@ callers pass paths, messages and trailer values.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import os
+import signal
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ import git
 
 from runner.errors import CommitRejectedError, DirtyTreeError, InputError, RevertConflictError
 from runner.faults import checkpoint
+from runner.fsutil import atomic_write
 
 _IN_PROGRESS = {
     "MERGE_HEAD": "a merge",
@@ -33,6 +37,7 @@ TRAILER_PLAN = "Blueprint"
 TRAILER_TASK = "Blueprint-Task"
 TRAILER_OUTCOME = "Blueprint-Outcome"
 TRAILER_REVERTS = "Blueprint-Reverts"
+TRAILER_RUN = "Blueprint-Run"
 _SEP, _END = "\x1f", "\x1e"
 
 
@@ -136,8 +141,12 @@ class Repository:
 
     # -- commits -----------------------------------------------------------------
     def commit(self, paths: Sequence[str], message: str, *, no_verify: bool = False) -> str:
+        # A path gone from both tree and index (a revert removed a file) is staged already.
+        indexed = set(self.repo.git.ls_files("-z", "--", *paths).split("\0")) if paths else set()
+        present = [p for p in paths if p in indexed or os.path.lexists(self.root / p)]
         try:
-            self._stage(paths)
+            if present:
+                self.repo.git.add("--", *present)
         except git.GitCommandError as err:
             raise self._commit_error(err) from None
         checkpoint("during-commit")
@@ -150,41 +159,21 @@ class Repository:
             args = ["--file", message_file, "--cleanup=verbatim"]
             if no_verify:
                 args.append("--no-verify")
-            self.repo.git.commit(*args)
+            # A hook can be slow: git must not outlive a killed runner and land a commit later.
+            executable = self.repo.git.GIT_PYTHON_GIT_EXECUTABLE or "git"
+            self.repo.git.execute([executable, "commit", *args], preexec_fn=_die_with_parent)
         except git.GitCommandError as err:
-            error = self._commit_error(err, staged=paths)
-            self.unstage(paths)
-            raise error from None
+            # The index is the caller's to restore (runner.transaction keeps a copy of it).
+            raise self._commit_error(err) from None
         finally:
             os.unlink(message_file)
         return self.head()
 
-    def _stage(self, paths: Sequence[str]) -> None:
-        """``git add`` the paths on disk; a path gone from disk is staged as deleted (if tracked)."""
-        present = [p for p in paths if os.path.lexists(self.root / p)]
-        gone = [p for p in paths if p not in present]
-        if present:
-            self.repo.git.add("--", *present)
-        if gone:
-            self.repo.git.rm("-q", "--cached", "--ignore-unmatch", "--", *gone)
-
-    def unstage(self, paths: Sequence[str]) -> None:
-        """Reset the index entries of ``paths`` to HEAD, unless another git process holds the index."""
-        if paths and not (self.git_dir / "index.lock").exists():
-            self.repo.git.reset("-q", "--", *paths)
-
-    def _commit_error(
-        self, err: git.GitCommandError, staged: Sequence[str] = ()
-    ) -> CommitRejectedError | DirtyTreeError:
+    def _commit_error(self, err: git.GitCommandError) -> CommitRejectedError | DirtyTreeError:
         if (self.git_dir / "index.lock").exists():
-            left = (
-                f"; once it ends, `git reset -q -- {' '.join(staged)}` unstages the runner's copy"
-                if staged
-                else ""
-            )
             return DirtyTreeError(
-                ".git/index.lock appeared while committing: another git process is using the index; nothing "
-                f"was committed and the files were restored (the runner never deletes that lock){left}",
+                ".git/index.lock appeared while committing: another git process is using the index; "
+                "nothing was committed and the files were restored (the runner never deletes that lock)",
                 path=str(self.root),
             )
         return CommitRejectedError(f"git commit failed: {_git_error(err)}", path=str(self.root))
@@ -255,11 +244,35 @@ class Repository:
                         "nothing was changed",
                         path=str(self.root),
                     ) from None
-                self.repo.git.checkout("HEAD", "--", *unmerged)
+                self._take_head(unmerged)
         # git leaves REVERT_HEAD or sequencer state behind after --no-commit.
         self.quit_revert()
         with contextlib.suppress(FileNotFoundError):
             (self.git_dir / "REVERT_HEAD").unlink()
+
+    def _take_head(self, paths: Sequence[str]) -> None:
+        """Resolve conflicts to HEAD's side; a path HEAD does not have (renamed since) is removed."""
+        in_head = self.repo.git.ls_tree("-r", "--name-only", "-z", "HEAD", "--", *paths).split("\0")
+        kept = [p for p in paths if p in in_head]
+        if kept:
+            self.repo.git.checkout("HEAD", "--", *kept)
+        gone = [p for p in paths if p not in in_head]
+        if gone:
+            self.repo.git.rm("-q", "--cached", "--", *gone)
+            for path in gone:
+                (self.root / path).unlink(missing_ok=True)
+
+    def names_of(self, relative: str) -> list[str]:
+        """The file's path now and every earlier path it had (``git log --follow``)."""
+        out = self.repo.git.log("--follow", "--name-only", "--format=", "--", relative)
+        return list(dict.fromkeys([relative, *(line for line in out.splitlines() if line)]))
+
+    def reverted_by(self, sha: str) -> str | None:
+        """A later commit whose message says it reverts ``sha`` (``git revert``), if any."""
+        out = self.repo.git.log(
+            "--format=%H", "--fixed-strings", f"--grep=This reverts commit {sha}", f"{sha}..HEAD"
+        )
+        return out.split()[0] if out.split() else None
 
     def quit_revert(self) -> None:
         """Forget an unfinished ``git revert`` (its sequencer state), keeping the tree."""
@@ -279,9 +292,43 @@ class Repository:
         out = self.repo.git.log("--format=%h %s", f"{sha}..HEAD", "--", *paths)
         return [line for line in out.splitlines() if line]
 
+    def index_bytes(self) -> bytes | None:
+        """The git index file as it is (a transaction keeps a copy to restore it exactly)."""
+        path = self.git_dir / "index"
+        return path.read_bytes() if path.is_file() else None
+
+    def set_index_bytes(self, data: bytes) -> None:
+        atomic_write(self.git_dir / "index", data)
+
+    def commits_of_run(self, since: str, run_id: str) -> list[str]:
+        """Commits after ``since`` (newest first) whose ``Blueprint-Run`` trailer is ``run_id``."""
+        fmt = f"%H{_SEP}%(trailers:key={TRAILER_RUN},valueonly,separator=%x2C)"
+        try:
+            out = self.repo.git.log(f"--format={fmt}", f"{since}..HEAD")
+        except git.GitCommandError:
+            return []
+        return [
+            sha
+            for sha, _, run in (line.partition(_SEP) for line in out.splitlines())
+            if run.strip() == run_id
+        ]
+
+    def untracked_paths(self) -> list[str]:
+        out = self.repo.git.ls_files("--others", "--exclude-standard", "-z")
+        return [p for p in out.split("\0") if p]
+
     def staged_paths(self) -> list[str]:
         out = self.repo.git.diff("--cached", "--name-only", "-z")
         return [p for p in out.split("\0") if p]
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGKILL it when the runner dies."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _git_error(err: git.GitCommandError) -> str:

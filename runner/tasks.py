@@ -14,14 +14,20 @@ from pathlib import Path
 
 from codemods import registry
 from codemods.base import RunnerCodemod
+from codemods.blocks import BlockSyntaxError, parse_block
 from codemods.engine import CodemodCall
 from runner.blueprint.model import Blueprint, Step, Task
 from runner.blueprint.steps import (
+    PLACES_HELP,
     Action,
+    CodeAction,
     CodemodStep,
     ConfigSet,
     Gate,
+    InsertBlock,
+    InsertMarked,
     Manual,
+    ReplaceBlock,
     classify,
     kind_of,
     mentioned_paths,
@@ -66,7 +72,7 @@ class TaskPlan:
 # Codemod options whose text becomes code in the file (not a name, a number or a flag).
 CODE_OPTIONS: dict[str, tuple[str, ...]] = {"replace-default": ("value",)}
 # Step kinds that paste code written in the plan into a file (the code-block steps).
-CODE_KINDS: frozenset[str] = frozenset({"replace", "insert", "create"})
+CODE_KINDS: frozenset[str] = frozenset({"code"})
 
 
 def inserts_code(planned: PlannedStep) -> bool:
@@ -121,9 +127,12 @@ def _codemod_call(
 
 def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[str]]:
     """The step's action, validated, and the repo files it names or targets."""
-    action = classify(step.text)
+    action = classify(step.text, step.blocks)
     line = step.line
     files: list[str] = []
+    if isinstance(action, (ReplaceBlock, InsertBlock, InsertMarked)):
+        relative = _check_code_step(bp, step, action, root)
+        return PlannedStep(step, action, None, (relative,)), [relative]
     if isinstance(action, CodemodStep):
         call = _codemod_call(action, registry(), bp, line)
         skipped: list[tuple[str, str]] = []
@@ -163,6 +172,55 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
             if path.is_file():
                 files.append(_relative(root, path))
     return PlannedStep(step, action), files
+
+
+_PHRASE = {
+    ReplaceBlock: "'Replace in' takes 2 code blocks: the block to find, then its replacement",
+    InsertBlock: "'Insert into' takes 1 code block: the code to insert",
+    InsertMarked: "'Insert the lines marked' takes 1 code block: context lines and marked lines",
+}
+
+
+def is_python_path(name: str) -> bool:
+    return name.endswith((".py", ".pyi"))
+
+
+def _check_code_step(bp: Blueprint, step: Step, action: CodeAction, root: Path) -> str:
+    """A code-block step's file (repo-relative), its blocks and anchor checked; raises BlueprintError."""
+    line = step.line
+    if len(action.blocks) != action.expected_blocks:
+        raise BlueprintError(
+            f"{_PHRASE[type(action)]}; this step has {len(action.blocks)}", path=bp.path, line=line
+        )
+    if isinstance(action, InsertBlock) and not action.place:
+        raise BlueprintError(
+            f"unknown place {action.where_text!r}; say one of: {PLACES_HELP}", path=bp.path, line=line
+        )
+    # Confined to the repo now; whether it exists is checked when the task runs (an earlier
+    # step may create it).
+    path = resolve_inside(root, action.file, source=bp.path, line=line)
+    structural = is_python_path(action.file)
+    if not structural and not isinstance(action, ReplaceBlock):
+        raise BlueprintError(
+            f"{action.file!r} is not a Python file: only 'Replace in' edits other files (line by line)",
+            path=bp.path,
+            line=line,
+        )
+    if structural:
+        for block in action.blocks:
+            try:
+                parse_block(block.text)
+            except BlockSyntaxError as err:
+                where = block.line + err.line if err.line else block.line
+                raise BlueprintError(str(err), path=bp.path, line=where) from None
+        if isinstance(action, InsertBlock) and action.place in ("after", "before"):
+            try:
+                parse_block(action.target)
+            except BlockSyntaxError as err:
+                raise BlueprintError(
+                    f"the anchor `{action.target}`: {err}", path=bp.path, line=line
+                ) from None
+    return _relative(root, path)
 
 
 def plan_task(bp: Blueprint, task: Task, root: Path) -> TaskPlan:

@@ -31,6 +31,16 @@ def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
 
 RepoFactory = Callable[..., Path]
 
+# Fixtures that build a git repository: a test using one is an integration test.
+_REPO_FIXTURES = frozenset({"demo_repo", "completed_demo"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that builds a repository ``slow``, whoever wrote its module."""
+    for item in items:
+        if _REPO_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def demo_repo(tmp_path: Path) -> RepoFactory:

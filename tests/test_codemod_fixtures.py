@@ -4,13 +4,16 @@
 
 * ``<case>.out.py``: the expected output; without it the file must not change;
 * ``<case>.options.json`` (optional): the codemod's options;
-* ``<case>.skips.txt`` (optional): one expected skip reason fragment per line; each
-  must occur in a reported skip. A no-change case without it must report no skip.
+* ``<case>.skips.txt``: the exact snapshot of what was skipped, ``LINE: reason`` per
+  skip in report order (``file: reason`` for a whole file left alone); a case without it
+  must report no skip. Regenerate the snapshots with ``UPDATE_SNAPSHOTS=1 pytest ...``
+  and review the diff before committing.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,7 @@ from codemods.engine import CodemodCall, apply_codemods
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "codemods"
 CASES = sorted(FIXTURES.glob("*/*.in.py"))
+UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
 
 
 def _call_for(case: Path) -> CodemodCall:
@@ -62,12 +66,17 @@ def test_fixture(case: Path) -> None:
     else:
         assert outcome.after == source, "a case without .out.py must not change"
         assert not outcome.changes
-    reasons = [s.reason for s in outcome.skips] + ([outcome.reason] if outcome.reason else [])
-    if skips_file.exists():
-        for fragment in filter(None, skips_file.read_text().splitlines()):
-            assert any(fragment in r for r in reasons), f"no skip says {fragment!r}: {reasons}"
-    elif not expected_file.exists():
-        assert not reasons, f"unexpected skips: {reasons}"
+    lines = [f"{s.line}: {s.reason}" for s in outcome.skips]
+    if outcome.reason:
+        lines.append(f"file: {outcome.reason}")
+    snapshot = "".join(f"{line}\n" for line in lines)
+    if UPDATE:
+        if snapshot:
+            skips_file.write_text(snapshot, encoding="utf-8")
+        else:
+            skips_file.unlink(missing_ok=True)
+    recorded = skips_file.read_text(encoding="utf-8") if skips_file.exists() else ""
+    assert snapshot == recorded, f"skips differ from {skips_file.name} (UPDATE_SNAPSHOTS=1 to rewrite)"
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)

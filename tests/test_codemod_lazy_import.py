@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import libcst as cst
 import pytest
 
+from codemods.analysis.lazy_import_plan import LazyImportPlanner
 from codemods.commands.lazy_import import LazyImport
 from codemods.engine import CodemodCall, apply_codemods
 
@@ -136,8 +138,42 @@ def test_self_check_refuses_a_plan_that_leaves_a_use_without_import(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Simulate the motivating bug (a function left without its import): the file is skipped."""
-    monkeypatch.setattr(LazyImport, "_statements", lambda self, bindings, names: [])
+    monkeypatch.setattr(LazyImportPlanner, "_statements", lambda self, bindings, names: [])
     source = (FIXTURES / "train_function.in.py").read_bytes()
     outcome = _run(source)
     assert outcome.after == source and not outcome.changes
     assert any("self-check failed: after the move 3 use(s) of wandb" in s.reason for s in outcome.skips)
+
+
+def _plan(source: str, filename: str = "pkg/train.py") -> LazyImportPlanner:
+    """The planner alone on ``source``: what would move where, before any rewrite."""
+    module = cst.parse_module(source)
+    planner = LazyImportPlanner(LazyImportPlanner.context_for(module, filename), "wandb")
+    module.visit(planner)
+    return planner
+
+
+def test_planner_puts_the_import_in_each_outermost_user() -> None:
+    planner = _plan(
+        "import os, wandb\n\n\ndef train():\n    def inner():\n        wandb.log({})\n    inner()\n\n\n"
+        "def idle():\n    return os.sep\n"
+    )
+    assert planner.refusal is None and planner.moved == ["wandb"]
+    assert [cst.ensure_type(f, cst.FunctionDef).name.value for f in planner.inserts] == ["train"]
+    [statements] = planner.inserts.values()
+    assert [cst.Module([]).code_for_node(s) for s in statements] == ["import wandb"]
+    [(statement, indexes)] = planner.dropped.items()
+    assert isinstance(statement, cst.Import) and indexes == {1}
+
+
+def test_planner_refuses_with_the_node_and_reason() -> None:
+    planner = _plan("import wandb\n\nRUN = wandb.init()\n")
+    assert planner.refusal is not None
+    node, reason = planner.refusal
+    assert planner.line_of(node) == 3 and "used at import time on line 3" in reason
+    assert not planner.inserts and not planner.dropped
+
+
+def test_planner_ignores_files_without_a_module_level_import() -> None:
+    planner = _plan("def f():\n    import wandb\n    wandb.log({})\n")
+    assert planner.refusal is None and planner.moved == [] and not planner.inserts

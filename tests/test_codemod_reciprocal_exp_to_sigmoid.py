@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,11 @@ def _case_id(case: Path) -> str:
 
 def _execute(path: Path) -> dict[str, Any]:
     namespace: dict[str, Any] = {"__name__": f"fixture_{path.name.replace('.', '_')}"}
-    exec(compile(path.read_bytes(), str(path), "exec"), namespace)
+    sys.path.insert(0, str(path.parent))  # a case may star-import a helper module beside it
+    try:
+        exec(compile(path.read_bytes(), str(path), "exec"), namespace)
+    finally:
+        sys.path.remove(str(path.parent))
     return namespace
 
 

@@ -6,7 +6,6 @@ import pytest
 
 from codemods.commands.replace_default import (
     ReplaceDefault,
-    free_names,
     parse_default,
     same_value,
 )
@@ -44,11 +43,6 @@ def test_same_value_ignores_formatting_only() -> None:
     assert same_value("( -1.0 )", "-1.0")
     assert not same_value("50", "50.0")
     assert not same_value("1.0", "-1.0")
-
-
-def test_free_names() -> None:
-    assert free_names(parse_default("min(A, math.inf)")) == {"min", "A", "math"}
-    assert free_names(parse_default("lambda s: s * k")) == {"k"}
 
 
 def test_needles_follow_the_function_option() -> None:

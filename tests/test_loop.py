@@ -13,44 +13,9 @@ import pytest
 from runner.cli import main
 from runner.errors import ExitCode
 from tests.conftest import RepoFactory, commit_count, snapshot
+from tests.helpers import DB_HEAD, PLAN_001, cli, trailers, write_plan
 
-PLAN_001 = "blueprints/PLAN-001-core-training-stabilization.md"
-DB_HEAD = "ocr/models/head/db_head.py"
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, dict[str, Any]]:
-    capsys.readouterr()
-    code = main([str(a) for a in args] + ["--json"])
-    out = capsys.readouterr().out
-    document = json.loads(out)  # exactly one JSON document, or this raises
-    assert document["schema_version"] == 1
-    assert document["exit_code"] == code
-    return code, document
-
-
-def trailers(repo: Path, rev: str = "HEAD") -> dict[str, str]:
-    text = git.Repo(repo).git.log("-1", "--format=%(trailers:only,unfold)", rev)
-    return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
-
-
-def write_plan(repo: Path, outline: str, name: str = "PLAN-042-test.md") -> Path:
-    """A small blueprint committed into ``repo``."""
-    text = (
-        '---\ntitle: "PLAN-042: Test plan"\n---\n\n# Living Implementation Blueprint: PLAN-042\n\n'
-        "## Progress Tracker\n- **STATUS:** Not Started\n- **CURRENT STEP:** Phase 1, Task 1.1\n"
-        "- **LAST COMPLETED TASK:** None\n- **NEXT TASK:** Task 1.1\n\n"
-        "### Implementation Outline (Checklist)\n\n#### **Phase 1: Step Function Fix**\n"
-        f"{outline}\n\n---\n\n### **Fallback Options**:\n"
-        "1. **If step function fix breaks**: Revert to previous implementation\n"
-        "2. **If validation fails**: Rollback specific commit, document issue\n\n"
-        "## **Immediate Next Action**\n\n**TASK:** Task 1.1\n\n---\n"
-    )
-    path = repo / "blueprints" / name
-    path.write_text(text, encoding="utf-8")
-    git_repo = git.Repo(repo)
-    git_repo.git.add("-A")
-    git_repo.git.commit("-m", "add test plan", "--no-verify")
-    return path
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,9 @@ import pytest
 from runner.blueprint.model import load_blueprint
 from runner.demo import make_demo_repo
 from tests.conftest import BLUEPRINTS, ROOT, snapshot
-from tests.test_loop import cli
+from tests.helpers import cli
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("blueprint", BLUEPRINTS, ids=lambda p: p.stem)

@@ -11,7 +11,7 @@ import yaml
 from runner.config_edit import set_value
 from runner.errors import ExitCode, InputError
 from tests.conftest import RepoFactory, snapshot
-from tests.test_loop import cli, write_plan
+from tests.helpers import cli, write_plan
 
 SOURCE = (
     "# training\n"  # 1

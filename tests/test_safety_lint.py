@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import RepoFactory
-from tests.test_loop import cli, write_plan
+from tests.helpers import cli, write_plan
 
 OUTLINE = (
     "1. [ ] **Task 1.1: Defaults**\n"

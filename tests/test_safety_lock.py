@@ -16,7 +16,7 @@ import pytest
 from runner.errors import ExitCode, LockedError
 from runner.lock import clear_stale_lock, repo_lock
 from tests.conftest import RepoFactory, commit_count
-from tests.test_loop import cli, write_plan
+from tests.helpers import cli, write_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ import pytest
 from runner.errors import ExitCode
 from runner.gates.imports import check_import
 from tests.conftest import RepoFactory, commit_count, snapshot
-from tests.test_loop import cli, write_plan
+from tests.helpers import cli, write_plan
 
 OUTLINE = (
     "1. [ ] **Task 1.1: Fix the step function**\n"

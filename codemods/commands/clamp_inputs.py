@@ -15,160 +15,30 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     GlobalScope,
     ImportAssignment,
-    ProviderT,
-    QualifiedNameProvider,
     Scope,
     ScopeProvider,
 )
 
-from codemods.base import Option, RunnerCodemod
-from codemods.targets import (
-    OVERLOAD,
-    check_function_spec,
-    check_param_name,
-    function_needles,
-    spec_matches,
+from codemods.analysis.clamp_facts import (
+    ACTIVATION_FUNCS,
+    ACTIVATION_METHODS,
+    CLAMP_FUNCS,
+    CLAMP_INPLACE,
+    CLAMP_METHODS,
+    DOCSTRING,
+    FINITE_FUNCS,
+    FINITE_METHODS,
+    LOGIT_LOSSES,
+    MAPPING_METHODS,
+    NAN_TO_NUM_METHODS,
+    TORCH_ASSERT,
+    BodyFacts,
+    calls_in,
+    format_number,
+    literal_number,
 )
-
-# Calls that clamp a tensor: methods of Tensor, functions of torch (by qualified name).
-_CLAMP_METHODS = frozenset({"clamp", "clip"})
-_CLAMP_INPLACE = frozenset({"clamp_", "clip_"})
-_CLAMP_FUNCS = frozenset({"torch.clamp", "torch.clip"})
-# Calls that look at, or repair, non-finite values.
-_FINITE_METHODS = frozenset(
-    {"isfinite", "isnan", "isinf", "isposinf", "isneginf", "nan_to_num", "nan_to_num_"}
-)
-_FINITE_FUNCS = frozenset(
-    {
-        "torch.isfinite",
-        "torch.isnan",
-        "torch.isinf",
-        "torch.isposinf",
-        "torch.isneginf",
-        "torch.nan_to_num",
-    }
-)
-_NAN_TO_NUM_METHODS = frozenset({"nan_to_num", "nan_to_num_"})
-_TORCH_ASSERT = frozenset({"torch._assert", "torch._assert_async"})
-# Activations, and losses that take logits or log-probabilities: a param passed through
-# one of them holds logits on entry, and clamping it to a probability range is wrong.
-_ACTIVATION_METHODS = frozenset(
-    {"sigmoid", "sigmoid_", "softmax", "log_softmax", "tanh", "tanh_", "exp", "exp_"}
-)
-_ACTIVATION_FUNCS = frozenset(
-    {
-        "torch.sigmoid",
-        "torch.special.expit",
-        "torch.nn.functional.sigmoid",
-        "torch.nn.functional.logsigmoid",
-        "torch.softmax",
-        "torch.special.softmax",
-        "torch.nn.functional.softmax",
-        "torch.log_softmax",
-        "torch.special.log_softmax",
-        "torch.nn.functional.log_softmax",
-        "torch.nn.functional.gumbel_softmax",
-        "torch.tanh",
-        "torch.nn.functional.tanh",
-        "torch.nn.functional.softplus",
-        "torch.exp",
-    }
-)
-_LOGIT_LOSSES = frozenset(
-    {
-        "torch.nn.functional.binary_cross_entropy_with_logits",
-        "torch.binary_cross_entropy_with_logits",
-        "torch.nn.functional.cross_entropy",
-        "torch.nn.functional.nll_loss",
-        "torch.nn.functional.kl_div",
-        "torch.nn.functional.poisson_nll_loss",
-        "torch.nn.functional.multilabel_soft_margin_loss",
-        "torch.nn.functional.soft_margin_loss",
-        "torchvision.ops.sigmoid_focal_loss",
-        "torchvision.ops.focal_loss.sigmoid_focal_loss",
-    }
-)
-# Uses showing the param is a container, not a tensor.
-_MAPPING_METHODS = frozenset({"items", "keys", "values", "get", "append", "extend"})
-
-_NO_PARAM = "no such parameter"  # a sentinel reason, reported once per file
-_TYPE_CHECKING = m.Name("TYPE_CHECKING") | m.Attribute(
-    value=m.Name("typing") | m.Name("typing_extensions"), attr=m.Name("TYPE_CHECKING")
-)
-_DOCSTRING = m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])
-
-
-def format_number(value: float) -> str:
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
-
-
-def literal_number(node: cst.BaseExpression) -> float | None:
-    """The value of ``0``, ``1.0``, ``-1e-6``; ``None`` for anything else."""
-    if isinstance(node, cst.Integer | cst.Float):
-        try:
-            return float(node.evaluated_value)
-        except (OverflowError, ValueError):
-            return None
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus | cst.Plus):
-        inner = literal_number(node.expression)
-        if inner is None:
-            return None
-        return -inner if isinstance(node.operator, cst.Minus) else inner
-    return None
-
-
-class _NoNestedScopes(cst.CSTVisitor):
-    """Visits a function body without entering nested defs, classes or lambdas."""
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-
-class _Collect(cst.CSTVisitor):
-    """Every Name and Call below a node (nested scopes included)."""
-
-    def __init__(self) -> None:
-        self.names: list[cst.Name] = []
-        self.calls: list[cst.Call] = []
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.append(node)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-
-
-class _BodyFacts(_NoNestedScopes):
-    """Statements of the body (not nested scopes) that matter for the decision."""
-
-    def __init__(self) -> None:
-        self.assigns: list[tuple[cst.CSTNode, Sequence[cst.BaseExpression], cst.BaseExpression]] = []
-        self.calls: list[cst.Call] = []
-        self.subscripts: list[cst.Subscript] = []
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self.assigns.append((node, [t.target for t in node.targets], node.value))
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None:
-            self.assigns.append((node, [node.target], node.value))
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self.assigns.append((node, [node.target], node.value))
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-
-    def visit_Subscript(self, node: cst.Subscript) -> None:
-        self.subscripts.append(node)
+from codemods.base import Option
+from codemods.targets import NO_PARAM, FunctionTargetCodemod, function_needles
 
 
 @dataclass
@@ -180,7 +50,7 @@ class _Plan:
     add_torch_import: bool = False
 
 
-class ClampInputs(RunnerCodemod):
+class ClampInputs(FunctionTargetCodemod):
     """Insert a NaN/Inf check and a clamp of one tensor parameter at the start of a function.
 
     With the defaults, the start of every ``forward`` taking ``pred`` gets, after the
@@ -217,20 +87,38 @@ class ClampInputs(RunnerCodemod):
 
     Valid (left alone)::
 
+        import torch
+
+
         def forward(self, pred, gt):
             if not torch.isfinite(pred).all():
                 raise ValueError("pred contains NaN or Inf")
             pred = pred.clamp(0, 1)
             return (pred - gt).abs().mean()
 
-    Invalid (rewritten into the above)::
+    Invalid (rewritten)::
+
+        import torch
+
 
         def forward(self, pred, gt):
+            return (pred - gt).abs().mean()
+
+    becomes::
+
+        import torch
+
+
+        def forward(self, pred, gt):
+            if not torch.isfinite(pred).all():
+                raise ValueError("pred contains NaN or Inf")
+            pred = pred.clamp(0, 1)
             return (pred - gt).abs().mean()
     """
 
     NAME: ClassVar[str] = "clamp-inputs"
     DESCRIPTION = "Insert a NaN/Inf check and pred = pred.clamp(0, 1) at the start of a function."
+    LAMBDA_REASON: ClassVar[str] = "a guard cannot be inserted into a lambda body"
     NEEDLES: ClassVar[tuple[bytes, ...]] = function_needles("forward")
     OPTIONS: ClassVar[tuple[Option, ...]] = (
         Option("function", str, "forward", "function name, or Class.method"),
@@ -239,17 +127,10 @@ class ClampInputs(RunnerCodemod):
         Option("max", float, 1.0, "upper clamp bound"),
         Option("check_finite", bool, True, "also insert the NaN/Inf check"),
     )
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
-        *RunnerCodemod.METADATA_DEPENDENCIES,
-        QualifiedNameProvider,
-        ScopeProvider,
-    )
 
     @classmethod
     def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
         options = super().resolve_options(given)
-        check_function_spec(str(options["function"]))
-        check_param_name(str(options["param"]))
         low, high = options["min"], options["max"]
         if not isinstance(low, int | float) or not isinstance(high, int | float):
             raise ValueError("options 'min' and 'max' take numbers")
@@ -257,65 +138,21 @@ class ClampInputs(RunnerCodemod):
             raise ValueError(f"options 'min' and 'max' must be finite with min <= max: {low}, {high}")
         return options
 
-    @classmethod
-    def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
-        """Needles for these (resolved) options: where the function is defined."""
-        return function_needles(str(options.get("function") or "forward"))
-
     def __init__(self, context: CodemodContext, **options: object) -> None:
         super().__init__(context, **options)
-        self.spec = str(self.options["function"])
-        self.param = str(self.options["param"])
         self.low = float(self.options["min"])  # type: ignore[arg-type]
         self.high = float(self.options["max"])  # type: ignore[arg-type]
         self.check_finite = bool(self.options["check_finite"])
         self.plans: dict[cst.FunctionDef, _Plan] = {}
-        self.tree: cst.Module | None = None
         self.torch_imports: tuple[list[str], bool] | None = None
         self.type_checking_imports: set[int] = set()
-        self.without_param: list[cst.FunctionDef] = []
-        self.with_param = 0
 
     # -- traversal ---------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
-        self.tree = node
         # Imports under a module-level ``if TYPE_CHECKING:`` bind nothing at run time.
-        for stmt in node.body:
-            if isinstance(stmt, cst.If) and m.matches(stmt.test, _TYPE_CHECKING):
-                for found in m.findall(stmt.body, m.Import() | m.ImportFrom()):
-                    self.type_checking_imports.add(id(found))
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) != 1 or not isinstance(node.value, cst.Lambda):
-            return
-        target = node.targets[0].target
-        if isinstance(target, cst.Name) and self._targeted(target.value, target):
-            self.record_skip(
-                node, f"{target.value} is a lambda; a guard cannot be inserted into a lambda body"
-            )
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if not self._targeted(node.name.value, node.name):
-            return
-        outcome = self._plan(node)
-        if outcome is _NO_PARAM:
-            self.without_param.append(node)
-        elif isinstance(outcome, str):
-            self.record_skip(node, f"{node.name.value}: {outcome}")
-        elif outcome is not None:
-            self.plans[node] = outcome
-        if outcome is not _NO_PARAM:
-            self.with_param += 1
-
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        # One skip per file, not one per def: a bare name like ``forward`` matches many.
-        if self.without_param and not self.with_param:
-            count = len(self.without_param)
-            self.record_skip(
-                self.without_param[0],
-                f"{count} def(s) named {self.spec} here, none has a parameter named {self.param}",
-            )
-        return updated_node
+        for block in self.type_checking_blocks(node):
+            for found in m.findall(block.body, m.Import() | m.ImportFrom()):
+                self.type_checking_imports.add(id(found))
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -332,26 +169,28 @@ class ClampInputs(RunnerCodemod):
         self.record_change(original_node, plan.description)
         return updated_node.with_changes(body=block.with_changes(body=lines))
 
-    # -- targeting ---------------------------------------------------------------
-    def _targeted(self, bare: str, name_node: cst.CSTNode) -> bool:
-        if bare != self.spec.rsplit(".", 1)[-1]:
-            return False
-        qnames = self.get_metadata(QualifiedNameProvider, name_node, set())
-        return spec_matches(self.spec, bare, (q.name for q in qnames))
-
-    def _qnames(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
-
     # -- the decision ------------------------------------------------------------
+    def decide(self, node: cst.FunctionDef) -> str | None:
+        """Plan the insertions into ``node`` (kept in ``self.plans``), or say why not."""
+        plan = self._plan(node)
+        if isinstance(plan, _Plan):
+            self.plans[node] = plan
+            return None
+        return plan
+
     def _plan(self, node: cst.FunctionDef) -> _Plan | str | None:
-        """The insertions, a skip reason, or ``None`` when already guarded."""
+        """The insertions, ``NO_PARAM``, a skip reason, or ``None`` when already guarded."""
         p = self.param
-        for decorator in node.decorators:
-            if self._qnames(decorator.decorator) & OVERLOAD:
-                return None  # a typing stub; the implementation is guarded
-        param = self._find_param(node.params)
-        if isinstance(param, str):
-            return param
+        if self.is_overload(node):
+            return None  # a typing stub; the implementation is guarded
+        param = self.find_param(node.params)
+        if param is None:
+            return NO_PARAM
+        if param == "*":
+            return f"{p} is *{p} (a tuple of values), not one tensor"
+        if param == "**":
+            return f"{p} is **{p} (a dict of values), not one tensor"
+        assert isinstance(param, cst.Param)
         problem = self._param_problem(param)
         if problem:
             return problem
@@ -363,11 +202,11 @@ class ClampInputs(RunnerCodemod):
 
         block = self._as_block(node.body)
         lines = list(block.body)
-        start = 1 if lines and m.matches(lines[0], _DOCSTRING) else 0
+        start = 1 if lines and m.matches(lines[0], DOCSTRING) else 0
         if self._is_stub(lines[start:]):
             return "the body is a stub (only ..., pass or raise NotImplementedError)"
 
-        facts = _BodyFacts()
+        facts = BodyFacts()
         node.body.visit(facts)
         problem = self._body_problem(facts, touching)
         if problem:
@@ -408,7 +247,7 @@ class ClampInputs(RunnerCodemod):
                 return resolved
             torch_name, add_import = resolved
 
-        config = self._config()
+        config = self.module.config_for_parsing
         nl = config.default_newline
         indent = block.indent
         plan = _Plan(add_torch_import=add_import)
@@ -440,29 +279,17 @@ class ClampInputs(RunnerCodemod):
             plan.description += " (and added import torch)"
         return plan
 
-    def _find_param(self, params: cst.Parameters) -> cst.Param | str:
-        p = self.param
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            if param.name.value == p:
-                return param
-        star = params.star_arg
-        if isinstance(star, cst.Param) and star.name.value == p:
-            return f"{p} is *{p} (a tuple of values), not one tensor"
-        if params.star_kwarg is not None and params.star_kwarg.name.value == p:
-            return f"{p} is **{p} (a dict of values), not one tensor"
-        return _NO_PARAM
-
     def _param_problem(self, param: cst.Param) -> str:
         p = self.param
         if param.default is not None:
-            code = self._code(param.default)
+            code = self.code_of(param.default)
             return f"{p} has a default ({code}), so it may not always be a tensor"
         if param.annotation is None:
             return ""
         annotation = param.annotation.annotation
-        code = self._code(annotation)
+        code = self.code_of(annotation)
         if isinstance(annotation, cst.Name | cst.Attribute) and any(
-            q.startswith("torch.") and q.endswith("Tensor") for q in self._qnames(annotation)
+            q.startswith("torch.") and q.endswith("Tensor") for q in self.names_of(annotation)
         ):
             return ""
         return f"{p} is annotated {code}, not torch.Tensor"
@@ -483,7 +310,7 @@ class ClampInputs(RunnerCodemod):
     def _is_param(self, node: cst.BaseExpression, touching: set[int]) -> bool:
         return isinstance(node, cst.Name) and node.value == self.param and id(node) in touching
 
-    def _body_problem(self, facts: _BodyFacts, touching: set[int]) -> str:
+    def _body_problem(self, facts: BodyFacts, touching: set[int]) -> str:
         p = self.param
         probability_range = self.low >= 0 and self.high <= 1
         for stmt, targets, value in facts.assigns:
@@ -504,14 +331,14 @@ class ClampInputs(RunnerCodemod):
             if (
                 isinstance(func, cst.Attribute)
                 and self._is_param(func.value, touching)
-                and func.attr.value in _MAPPING_METHODS
+                and func.attr.value in MAPPING_METHODS
             ):
                 return (
                     f"{p} is used as a container ({p}.{func.attr.value}()) at line"
                     f" {self.line_of(call)}, not as a tensor"
                 )
             if (
-                "builtins.isinstance" in self._qnames(func)
+                "builtins.isinstance" in self.names_of(func)
                 and call.args
                 and self._is_param(call.args[0].value, touching)
             ):
@@ -539,21 +366,19 @@ class ClampInputs(RunnerCodemod):
         """The activation or logit loss ``call`` applies to the param directly, or empty."""
         func = call.func
         if isinstance(func, cst.Attribute) and self._is_param(func.value, touching):
-            return func.attr.value if func.attr.value in _ACTIVATION_METHODS else ""
+            return func.attr.value if func.attr.value in ACTIVATION_METHODS else ""
         arg = next((a for a in call.args if a.keyword is None and not a.star), None)
         arg = next((a for a in call.args if a.keyword and a.keyword.value == "input"), arg)
         if arg is None or not self._is_param(arg.value, touching):
             return ""
-        matched = sorted(self._qnames(func) & (_ACTIVATION_FUNCS | _LOGIT_LOSSES))
+        matched = sorted(self.names_of(func) & (ACTIVATION_FUNCS | LOGIT_LOSSES))
         return matched[0] if matched else ""
 
     def _activation_in(self, expr: cst.BaseExpression) -> bool:
-        collected = _Collect()
-        expr.visit(collected)
-        for call in collected.calls:
-            if isinstance(call.func, cst.Attribute) and call.func.attr.value in _ACTIVATION_METHODS:
+        for call in calls_in(expr):
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value in ACTIVATION_METHODS:
                 return True
-            if self._qnames(call.func) & _ACTIVATION_FUNCS:
+            if self.names_of(call.func) & ACTIVATION_FUNCS:
                 return True
         return False
 
@@ -601,25 +426,25 @@ class ClampInputs(RunnerCodemod):
             value = small.value
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             call = small.value
-            if self._qnames(call.func) & _TORCH_ASSERT and call.args:
+            if self.names_of(call.func) & TORCH_ASSERT and call.args:
                 if self._has_finite_call(call.args[0].value, touching):
                     return ("check", "")
             elif isinstance(call.func, cst.Attribute) and self._is_param(call.func.value, touching):
                 attr = call.func.attr.value
-                if attr in _CLAMP_INPLACE:
+                if attr in CLAMP_INPLACE:
                     return self._clamp_kind(call, call.args)
-                if attr in _NAN_TO_NUM_METHODS:
+                if attr in NAN_TO_NUM_METHODS:
                     return ("check", "")
         if value is not None and isinstance(value, cst.Call):
             func = value.func
             if isinstance(func, cst.Attribute) and self._is_param(func.value, touching):
-                if func.attr.value in _CLAMP_METHODS:
+                if func.attr.value in CLAMP_METHODS:
                     return self._clamp_kind(value, value.args)
-                if func.attr.value in _NAN_TO_NUM_METHODS:
+                if func.attr.value in NAN_TO_NUM_METHODS:
                     return ("check", "")
-            qnames = self._qnames(func)
+            qnames = self.names_of(func)
             if value.args and self._is_param(value.args[0].value, touching):
-                if value.args[0].keyword is None and qnames & _CLAMP_FUNCS:
+                if value.args[0].keyword is None and qnames & CLAMP_FUNCS:
                     return self._clamp_kind(value, value.args[1:])
                 if "torch.nan_to_num" in qnames:
                     return ("check", "")
@@ -647,8 +472,8 @@ class ClampInputs(RunnerCodemod):
             and literal_number(high) == self.high
         ):
             return ("clamp", "")
-        low_code = self._code(low) if low is not None else "None"
-        high_code = self._code(high) if high is not None else "None"
+        low_code = self.code_of(low) if low is not None else "None"
+        high_code = self.code_of(high) if high is not None else "None"
         return (
             "other-clamp",
             f"{self.param} is already clamped to ({low_code}, {high_code}) at line"
@@ -657,32 +482,28 @@ class ClampInputs(RunnerCodemod):
         )
 
     def _has_finite_call(self, expr: cst.BaseExpression, touching: set[int]) -> bool:
-        collected = _Collect()
-        expr.visit(collected)
-        return any(self._is_finite_call(call, touching) for call in collected.calls)
+        return any(self._is_finite_call(call, touching) for call in calls_in(expr))
 
     def _is_finite_call(self, call: cst.Call, touching: set[int]) -> bool:
         func = call.func
         if (
             isinstance(func, cst.Attribute)
-            and func.attr.value in _FINITE_METHODS
+            and func.attr.value in FINITE_METHODS
             and self._is_param(func.value, touching)
         ):
             return True
-        if call.args and self._qnames(func) & _FINITE_FUNCS:
+        if call.args and self.names_of(func) & FINITE_FUNCS:
             return self._is_param(call.args[0].value, touching)
         return False
 
-    def _finite_handling(self, facts: _BodyFacts, touching: set[int]) -> int | None:
+    def _finite_handling(self, facts: BodyFacts, touching: set[int]) -> int | None:
         for call in facts.calls:
             if self._is_finite_call(call, touching):
                 return self.line_of(call)
         return None
 
     def _touches(self, node: cst.CSTNode, touching: set[int]) -> bool:
-        collected = _Collect()
-        node.visit(collected)
-        return any(id(name) in touching for name in collected.names)
+        return any(id(name) in touching for name in m.findall(node, m.Name()))
 
     # -- torch -------------------------------------------------------------------
     def _torch_imports(self, scope: Scope) -> tuple[list[str], bool]:
@@ -746,14 +567,6 @@ class ClampInputs(RunnerCodemod):
         return "torch", True
 
     # -- helpers -----------------------------------------------------------------
-    def _config(self) -> cst.PartialParserConfig:
-        assert self.tree is not None
-        return self.tree.config_for_parsing
-
-    def _code(self, node: cst.CSTNode) -> str:
-        assert self.tree is not None
-        return self.tree.code_for_node(node)
-
     @staticmethod
     def _as_block(body: cst.BaseSuite) -> cst.IndentedBlock:
         """The body as an indented block; a one-line suite becomes one (its docstring,

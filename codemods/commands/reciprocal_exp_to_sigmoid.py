@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import math
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor, GatherExportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
     ImportAssignment,
     ProviderT,
@@ -21,240 +18,23 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from codemods.analysis.logistic import (
+    CandidateFinder,
+    Shape,
+    as_argument,
+    comments,
+    logistic_shape,
+    negated,
+    plain_parens,
+    sole_argument,
+)
 from codemods.base import Option, RunnerCodemod
+from codemods.imports import carry_lines, is_blank
 
 _EXP_WORD = re.compile(r"\bexp\b")
 _TORCH = QualifiedName("torch", QualifiedNameSource.IMPORT)
 _TORCH_EXP = QualifiedName("torch.exp", QualifiedNameSource.IMPORT)
 _TORCH_RECIPROCAL = QualifiedName("torch.reciprocal", QualifiedNameSource.IMPORT)
-
-# Operators whose value changes sign with their left operand: -((-a) op b) == a op' b,
-# exactly in IEEE arithmetic (negation is exact and rounding is symmetric).
-_SIGN_LINEAR = (cst.Multiply, cst.Divide, cst.MatrixMultiply)
-_ADDITIVE = (cst.Add, cst.Subtract)
-# Expressions that may stand anywhere an operand may, with no parentheses.
-_ATOMS = (cst.Name, cst.Attribute, cst.Subscript, cst.Call, cst.Integer, cst.Float)
-# Expressions whose parentheses are part of their syntax as a call argument.
-_KEEP_PARENS = (cst.Tuple, cst.GeneratorExp, cst.Yield)
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """Where the parts of ``1 / (1 + exp(A))`` sit in one matched expression."""
-
-    form: str  # "divide", "function" (torch.reciprocal(...)) or "method" (.reciprocal())
-    exp_call: cst.Call
-    reciprocal: cst.Call | None  # the torch.reciprocal(...) / .reciprocal() call
-
-
-def _unparenthesized(node: cst.BaseExpression) -> cst.BaseExpression:
-    """``node`` without its parentheses, unless its syntax needs them (``()``)."""
-    if not node.lpar or isinstance(node, _KEEP_PARENS):
-        return node
-    return node.with_changes(lpar=[], rpar=[])
-
-
-def _is_one(node: cst.BaseExpression) -> bool:
-    """A literal ``1`` or ``1.0`` (any spelling), possibly parenthesized."""
-    if not isinstance(node, (cst.Integer, cst.Float)):
-        return False
-    try:
-        value = ast.literal_eval(node.value)
-    except (ValueError, SyntaxError):  # pragma: no cover - the parser accepted it
-        return False
-    return isinstance(value, (int, float)) and value == 1
-
-
-# Exponents that cannot be tensors (torch.exp raises on them): never matched.
-_NOT_TENSORS = (
-    cst.Tuple,
-    cst.List,
-    cst.Set,
-    cst.Dict,
-    cst.GeneratorExp,
-    cst.ListComp,
-    cst.SetComp,
-    cst.DictComp,
-    cst.Yield,
-    cst.Lambda,
-    cst.SimpleString,
-    cst.ConcatenatedString,
-    cst.FormattedString,
-    cst.Ellipsis,
-)
-
-
-def _exp_call(node: cst.BaseExpression) -> cst.Call | None:
-    """``node`` when it is a call of something named like exp (parentheses are attributes,
-    so matching never strips them: the nodes stay the ones metadata knows)."""
-    if not isinstance(node, cst.Call):
-        return None
-    func = node.func
-    if not isinstance(func, (cst.Name, cst.Attribute)):
-        return None
-    if node.args and isinstance(node.args[0].value, _NOT_TENSORS):
-        return None
-    return node
-
-
-def _denominator_exp(node: cst.BaseExpression) -> cst.Call | None:
-    """The exp call of a ``1 + exp(A)`` or ``exp(A) + 1`` denominator."""
-    if not isinstance(node, cst.BinaryOperation) or not isinstance(node.operator, cst.Add):
-        return None
-    if _is_one(node.left):
-        return _exp_call(node.right)
-    if _is_one(node.right):
-        return _exp_call(node.left)
-    return None
-
-
-def _shape(node: cst.CSTNode) -> _Shape | None:
-    """The structure of a candidate logistic expression; names are checked later."""
-    if isinstance(node, cst.BinaryOperation):
-        if isinstance(node.operator, cst.Divide) and _is_one(node.left):
-            exp = _denominator_exp(node.right)
-            if exp is not None:
-                return _Shape("divide", exp, None)
-        return None
-    if not isinstance(node, cst.Call):
-        return None
-    func = node.func
-    if isinstance(func, cst.Attribute) and func.attr.value == "reciprocal":
-        exp = _denominator_exp(func.value)
-        if exp is not None:
-            return _Shape("method", exp, node)
-    if isinstance(func, (cst.Name, cst.Attribute)) and node.args:
-        exp = _denominator_exp(node.args[0].value)
-        if exp is not None:
-            return _Shape("function", exp, node)
-    return None
-
-
-def _plain_parens(node: cst.BaseExpression) -> bool:
-    """The parentheses of ``node`` hold no comment and no line break."""
-    return all(isinstance(p.whitespace_after, cst.SimpleWhitespace) for p in node.lpar) and all(
-        isinstance(p.whitespace_before, cst.SimpleWhitespace) for p in node.rpar
-    )
-
-
-def _fold_minus(node: cst.BaseExpression) -> cst.BaseExpression | None:
-    """An expression equal to ``-node`` made by removing a leading minus, else None.
-
-    ``-z`` gives ``z``; ``-k * x`` (that is ``(-k) * x``) gives ``k * x``, and likewise
-    through ``/`` and ``@`` chains; ``-a + b`` gives ``a - b`` and ``-a - b`` gives
-    ``a + b``. The folded operand keeps its own formatting.
-    """
-    if not isinstance(node, (cst.UnaryOperation, cst.BinaryOperation)):
-        return None
-    if node.lpar:
-        inner = _fold_minus(node.with_changes(lpar=[], rpar=[]))
-        if inner is None:
-            return None
-        if (inner.lpar or isinstance(inner, _ATOMS)) and _plain_parens(node):
-            return inner
-        return inner.with_changes(lpar=node.lpar, rpar=node.rpar)
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        return node.expression
-    if isinstance(node, cst.BinaryOperation):
-        op = node.operator
-        if isinstance(op, _SIGN_LINEAR):
-            left = _fold_minus(node.left)
-            return None if left is None else node.with_changes(left=left)
-        if isinstance(op, _ADDITIVE):
-            left = _fold_minus(node.left)
-            if left is None:
-                return None
-            flipped: cst.BaseBinaryOp = (
-                cst.Subtract(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after)
-                if isinstance(op, cst.Add)
-                else cst.Add(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after)
-            )
-            return node.with_changes(left=left, operator=flipped)
-    return None
-
-
-def _negated(node: cst.BaseExpression) -> cst.BaseExpression:
-    """An expression equal to ``-node``: a folded minus, ``-z`` or ``-(a - b)``."""
-    folded = _fold_minus(node)
-    if folded is not None:
-        return folded
-    if node.lpar or isinstance(node, _ATOMS):
-        return cst.UnaryOperation(operator=cst.Minus(), expression=node)
-    return cst.UnaryOperation(
-        operator=cst.Minus(),
-        expression=node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]),
-    )
-
-
-def _as_argument(node: cst.BaseExpression) -> cst.BaseExpression:
-    """``node`` without parentheses that are redundant around a call argument."""
-    if node.lpar and not isinstance(node, _KEEP_PARENS) and _plain_parens(node):
-        return _unparenthesized(node)
-    return node
-
-
-def _sole_argument(node: cst.BaseExpression) -> tuple[cst.Arg, cst.BaseParenthesizableWhitespace]:
-    """``node`` as the only argument of a call, and the whitespace after that call's ``(``.
-
-    Redundant parentheses go; when they hold comments or line breaks, their
-    whitespace moves to the call's own parentheses so the layout survives.
-    """
-    if not node.lpar or isinstance(node, _KEEP_PARENS):
-        return cst.Arg(node), cst.SimpleWhitespace("")
-    if _plain_parens(node):
-        return cst.Arg(_unparenthesized(node)), cst.SimpleWhitespace("")
-    if len(node.lpar) == 1:
-        arg = cst.Arg(_unparenthesized(node), whitespace_after_arg=node.rpar[0].whitespace_before)
-        return arg, node.lpar[0].whitespace_after
-    return cst.Arg(node), cst.SimpleWhitespace("")
-
-
-def _is_dunder_all(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "__all__"
-
-
-class _StringCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.strings: set[str] = set()
-
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        value = node.evaluated_value
-        if isinstance(value, str):
-            self.strings.add(value)
-
-
-class _CandidateFinder(cst.CSTVisitor):
-    """Whether a tree has any expression shaped like the logistic function (no metadata)."""
-
-    def __init__(self) -> None:
-        self.found = False
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self.found:
-            return False
-        if isinstance(node, (cst.BinaryOperation, cst.Call)) and _shape(node) is not None:
-            self.found = True
-            return False
-        return True
-
-
-class _CommentCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.comments: Counter[str] = Counter()
-
-    def visit_Comment(self, node: cst.Comment) -> None:
-        self.comments[node.value] += 1
-
-
-def _comments(node: cst.CSTNode) -> Counter[str]:
-    collector = _CommentCollector()
-    node.visit(collector)
-    return collector.comments
-
-
-def _short(code: str, limit: int = 60) -> str:
-    code = re.sub(r"\s+", " ", code).strip()
-    return code if len(code) <= limit else code[: limit - 3] + "..."
 
 
 class ReciprocalExpToSigmoid(RunnerCodemod):
@@ -298,13 +78,27 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
 
     Valid (left alone)::
 
+        import numpy as np
+
         y = np.reciprocal(1 + np.exp(-z))
 
     Invalid (rewritten)::
 
+        import torch
+
         y = torch.reciprocal(1 + torch.exp(-self.k * (x - y)))
-        # becomes
+
+    becomes::
+
+        import torch
+
         y = torch.sigmoid(self.k * (x - y))
+
+    Invalid (skipped: ``out=`` makes it another operation)::
+
+        import torch
+
+        y = 1 / (1 + torch.exp(-z, out=buffer))
     """
 
     NAME: ClassVar[str] = "reciprocal-exp-to-sigmoid"
@@ -347,7 +141,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         # when imported `as e`), then an expression of the logistic shape.
         if not _EXP_WORD.search(tree.code):
             return tree
-        finder = _CandidateFinder()
+        finder = CandidateFinder()
         tree.visit(finder)
         if not finder.found:
             return tree
@@ -355,8 +149,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
 
     # -- per file state --------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
-        self._module = node
-        self._star_import = False
+        self._star_imports: list[cst.ImportFrom] = []
         self._torch_aliases: list[str] = []  # names bound by `import torch [as X]`
         # Names of `from torch import exp` bindings used by rewritten calls.
         self._consumed: set[cst.CSTNode] = set()
@@ -366,7 +159,9 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         # from (None: unknown), so a local `from torch import exp` can become a local
         # `import torch`.
         self._import_needs: list[ImportAssignment | None] = []
-        self._exported: set[str] = set()  # strings in __all__
+        exports = GatherExportsVisitor(self.context)
+        node.visit(exports)
+        self._exported = exports.explicit_exported_objects  # strings in __all__
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
@@ -379,24 +174,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if isinstance(node.names, cst.ImportStar):
-            self._star_import = True
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if any(_is_dunder_all(t.target) for t in node.targets):
-            self._note_exported(node.value)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if _is_dunder_all(node.target):
-            self._note_exported(node.value)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if _is_dunder_all(node.target) and node.value is not None:
-            self._note_exported(node.value)
-
-    def _note_exported(self, value: cst.BaseExpression) -> None:
-        collector = _StringCollector()
-        value.visit(collector)
-        self._exported.update(collector.strings)
+            self._star_imports.append(node)
 
     # -- imports ---------------------------------------------------------------
     # A `from torch import exp` line whose every use was rewritten is dropped, or, when
@@ -461,7 +239,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
             if not isinstance(stmt, cst.ImportFrom) or isinstance(stmt.names, cst.ImportStar):
                 continue
             bound = [a for a in self._from_imports if a.node is stmt]
-            if len(bound) != len(stmt.names) or _comments(stmt):
+            if len(bound) != len(stmt.names) or comments(stmt):
                 continue
             if not all(self._fully_consumed(a) for a in bound):
                 continue
@@ -486,14 +264,11 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
             assert isinstance(removed, cst.SimpleStatementLine)
             del body[index]
             if index < len(body):
-                # Keep the blank lines that separated the dropped line, and its comments.
                 following = body[index]
                 assert isinstance(following, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
-                leading = following.leading_lines
-                if any(empty.comment for empty in removed.leading_lines):
-                    leading = [*removed.leading_lines, *leading]
-                elif len(removed.leading_lines) > len(leading):
-                    leading = removed.leading_lines
+                header = self.module.header
+                at_start = module_level and index == 0 and (not header or is_blank(header[-1]))
+                leading = carry_lines(removed.leading_lines, following.leading_lines, strip_leading=at_start)
                 body[index] = following.with_changes(leading_lines=leading)
         return body
 
@@ -507,12 +282,12 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         return self._rewrite(original_node, updated_node)
 
     def _names(self, node: cst.CSTNode) -> set[QualifiedName]:
-        return set(self.get_metadata(QualifiedNameProvider, node, set()))
+        return set(self.qualified_names(node))
 
     def _rewrite(
         self, original: cst.BinaryOperation | cst.Call, updated: cst.BinaryOperation | cst.Call
     ) -> cst.BaseExpression:
-        shape = _shape(original)
+        shape = logistic_shape(original)
         if shape is None:
             return updated
         exp_names = self._names(shape.exp_call.func)
@@ -531,13 +306,6 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         problem = self._argument_problem(shape)
         if problem:
             return self._skip(original, updated, problem)
-        if self._star_import:
-            return self._skip(
-                original,
-                updated,
-                "the module has a star import (`from ... import *`), which could rebind"
-                " torch names; rewrite by hand",
-            )
         torch_name, add_import = self._torch_name(shape.exp_call)
         if torch_name is None:
             return self._skip(
@@ -546,11 +314,14 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
                 "no name refers to the torch module here and `torch` is bound to something"
                 " else, so torch.sigmoid cannot be named",
             )
+        problem = self._star_import_problem(shape, torch_name)
+        if problem:
+            return self._skip(original, updated, problem)
 
-        new_shape = _shape(updated)
+        new_shape = logistic_shape(updated)
         if new_shape is None:  # pragma: no cover - inner rewrites only touch the exponent
             return updated
-        argument = _negated(new_shape.exp_call.args[0].value)
+        argument = negated(new_shape.exp_call.args[0].value)
         clamp = self.options["clamp"]
         assert isinstance(clamp, float)
         if clamp > 0:
@@ -558,15 +329,15 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
             argument = cst.Call(
                 func=cst.Attribute(value=cst.Name(torch_name), attr=cst.Name("clamp")),
                 args=[
-                    cst.Arg(_as_argument(argument)),
+                    cst.Arg(as_argument(argument)),
                     cst.Arg(cst.UnaryOperation(operator=cst.Minus(), expression=bound)),
                     cst.Arg(bound),
                 ],
             )
-        sole, whitespace_before_args = _sole_argument(argument)
+        sole, whitespace_before_args = sole_argument(argument)
         # A call is an atom: parentheses that grouped `1 / (...)` are redundant now,
         # unless they span lines or hold comments.
-        keep_parens = not _plain_parens(updated)
+        keep_parens = not plain_parens(updated)
         replacement = cst.Call(
             func=cst.Attribute(value=cst.Name(torch_name), attr=cst.Name("sigmoid")),
             args=[sole],
@@ -574,7 +345,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
             lpar=updated.lpar if keep_parens else [],
             rpar=updated.rpar if keep_parens else [],
         )
-        if _comments(replacement) != _comments(updated):
+        if comments(replacement) != comments(updated):
             return self._skip(
                 original,
                 updated,
@@ -586,9 +357,9 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         self._consume(shape.exp_call.func)
         if shape.form == "function" and shape.reciprocal is not None:
             self._consume(shape.reciprocal.func)
-        before = self._module.code_for_node(updated.with_changes(lpar=[], rpar=[]))
-        after = self._module.code_for_node(replacement.with_changes(lpar=[], rpar=[]))
-        self.record_change(original, f"{_short(before)} -> {_short(after)}")
+        before = self.code_of(updated.with_changes(lpar=[], rpar=[]))
+        after = self.code_of(replacement.with_changes(lpar=[], rpar=[]))
+        self.record_change(original, f"{self.short(before)} -> {self.short(after)}")
         return replacement
 
     def _skip(
@@ -600,8 +371,34 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         self.record_skip(original, reason)
         return updated
 
+    def _star_import_problem(self, shape: Shape, torch_name: str) -> str:
+        """Why a star import of this file may rebind a name the rewrite relies on, or empty.
+
+        Star imports from the standard library or this source tree bind known names
+        (``from typing import *`` cannot bind ``torch``); any other could bind anything.
+        """
+        relied_on = {torch_name}
+        for call in (shape.exp_call, shape.reciprocal if shape.form == "function" else None):
+            head = call.func if call is not None else None
+            while isinstance(head, cst.Attribute):
+                head = head.value
+            if isinstance(head, cst.Name):
+                relied_on.add(head.value)
+        for star in self._star_imports:
+            names = self.star_import_names(star)
+            spelled = self.short(self.code_of(star))
+            if names is None:
+                return (
+                    f"the module has a star import (`{spelled}`) whose names cannot be known,"
+                    " which could rebind torch names; rewrite by hand"
+                )
+            rebound = sorted(names & relied_on)
+            if rebound:
+                return f"the star import `{spelled}` binds {', '.join(rebound)}; rewrite by hand"
+        return ""
+
     def _ambiguous(self, func: cst.BaseExpression) -> str:
-        spelled = self._module.code_for_node(func)
+        spelled = self.code_of(func)
         kinds = {
             QualifiedNameSource.IMPORT: "an import",
             QualifiedNameSource.LOCAL: "an assignment",
@@ -618,7 +415,7 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         )
 
     @staticmethod
-    def _argument_problem(shape: _Shape) -> str:
+    def _argument_problem(shape: Shape) -> str:
         def plain_single(call: cst.Call) -> bool:
             return len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star
 

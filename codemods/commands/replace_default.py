@@ -9,26 +9,9 @@ from typing import ClassVar
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
-from libcst.metadata import (
-    Assignment,
-    BuiltinAssignment,
-    MetadataWrapper,
-    PositionProvider,
-    ProviderT,
-    QualifiedNameProvider,
-    ScopeProvider,
-)
 
-from codemods.base import Option, RunnerCodemod
-from codemods.targets import (
-    OVERLOAD,
-    check_function_spec,
-    check_param_name,
-    function_needles,
-    spec_matches,
-)
-
-_NO_PARAM = "no such parameter"  # a sentinel reason, reported once per file
+from codemods.base import Option, PythonLiteral
+from codemods.targets import NO_PARAM, FunctionTargetCodemod
 
 
 def parse_default(code: str) -> cst.BaseExpression:
@@ -62,35 +45,20 @@ def same_value(left: str, right: str) -> bool:
         return False
 
 
-def free_names(expr: cst.BaseExpression) -> set[str]:
-    """Names ``expr`` reads from its surroundings (not those bound inside, e.g. by a lambda)."""
-    module = cst.Module(body=[cst.SimpleStatementLine(body=[cst.Expr(expr)])])
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    scopes = {s for s in wrapper.resolve(ScopeProvider).values() if s is not None}
-    found: set[str] = set()
-    for scope in scopes:
-        for access in scope.accesses:
-            if all(isinstance(r, BuiltinAssignment) for r in access.referents):
-                name = access.node
-                if isinstance(name, cst.Name):
-                    found.add(name.value)
-    return found
-
-
-class ReplaceDefault(RunnerCodemod):
+class ReplaceDefault(FunctionTargetCodemod):
     """Set the default value of one parameter of a function or method.
 
     ``function`` is a bare name (every def of that name) or ``Class.method`` (the tail
     of the def's qualified name, ``<locals>`` ignored); ``param`` the parameter;
-    ``value`` the new default, a Python expression checked to be valid in that place.
+    ``value`` the new default, a Python literal (``ast.literal_eval``-able: a blueprint
+    must not be able to paste code that runs when the module is imported).
     Only the default expression is replaced: the annotation, the ``=`` and its spacing
     stay as they are. A default already equal to ``value`` (as a tree: ``1e3`` equals
     ``1000.0``, ``50`` does not equal ``50.0``) is left alone.
 
     Skipped, with a reason: no parameter of that name; ``*args``/``**kwargs``; a
     parameter without a default (giving it one changes which calls are valid); with
-    ``expect``, a current default other than the expected one; a ``value`` naming
-    something not defined where the def is (or defined only after it); lambdas. The
+    ``expect``, a current default other than the expected one; lambdas. The
     ``...`` placeholders of ``@overload`` stubs are left alone silently. Parentheses
     around the old default, and the comments in them, are kept.
 
@@ -100,9 +68,17 @@ class ReplaceDefault(RunnerCodemod):
 
         def soft_clamp_logits(x, threshold: float = 50.0, max_val: float = 100.0): ...
 
-    Invalid (rewritten into the above)::
+    Invalid (rewritten)::
 
         def soft_clamp_logits(x, threshold: float = 1000.0, max_val: float = 100.0): ...
+
+    becomes::
+
+        def soft_clamp_logits(x, threshold: float = 50.0, max_val: float = 100.0): ...
+
+    Invalid (skipped: the current default is not the expected one)::
+
+        def soft_clamp_logits(x, threshold: float = 20.0, max_val: float = 100.0): ...
     """
 
     NAME: ClassVar[str] = "replace-default"
@@ -111,20 +87,13 @@ class ReplaceDefault(RunnerCodemod):
     OPTIONS: ClassVar[tuple[Option, ...]] = (
         Option("function", str, "", "function name, or Class.method (required)"),
         Option("param", str, "", "the parameter whose default changes (required)"),
-        Option("value", str, "", "the new default, a Python expression (required)"),
+        Option("value", PythonLiteral, "", "the new default, a Python literal (required)"),
         Option("expect", str, "", "the current default; if it differs, skip (optional)"),
-    )
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
-        *RunnerCodemod.METADATA_DEPENDENCIES,
-        QualifiedNameProvider,
-        ScopeProvider,
     )
 
     @classmethod
     def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
         options = super().resolve_options(given)
-        check_function_spec(str(options["function"]))
-        check_param_name(str(options["param"]))
         try:
             parse_default(str(options["value"]))
         except ValueError as err:
@@ -136,100 +105,29 @@ class ReplaceDefault(RunnerCodemod):
                 raise ValueError(f"option 'expect': {err}") from None
         return options
 
-    @classmethod
-    def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
-        """Needles for these (resolved) options: where the function is defined."""
-        spec = str(options.get("function") or "")
-        return function_needles(spec) if spec else cls.NEEDLES
-
     def __init__(self, context: CodemodContext, **options: object) -> None:
         super().__init__(context, **options)
-        self.spec = str(self.options["function"])
-        self.param = str(self.options["param"])
         self.value_code = str(self.options["value"]).strip()
         self.expect = str(self.options["expect"]).strip()
         self.new_default = parse_default(self.value_code)
-        self.needed_names = free_names(self.new_default)
         self.replacements: dict[cst.Param, cst.BaseExpression] = {}
-        self.tree: cst.Module | None = None
-        self.without_param: list[cst.FunctionDef] = []
-        self.with_param = 0
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.tree = node
-
-    def _targeted(self, bare: str, name_node: cst.CSTNode) -> bool:
-        if bare != self.spec.rsplit(".", 1)[-1]:
-            return False
-        qnames = self.get_metadata(QualifiedNameProvider, name_node, set())
-        return spec_matches(self.spec, bare, (q.name for q in qnames))
-
-    def _code(self, node: cst.CSTNode) -> str:
-        assert self.tree is not None
-        return self.tree.code_for_node(node).strip()
-
-    @staticmethod
-    def _short(code: str) -> str:
-        """``code`` on one line, for messages."""
-        flat = " ".join(code.split())
-        return flat if len(flat) <= 60 else flat[:57] + "..."
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) != 1 or not isinstance(node.value, cst.Lambda):
-            return
-        target = node.targets[0].target
-        if isinstance(target, cst.Name) and self._targeted(target.value, target):
-            self.record_skip(node, f"{target.value} is a lambda; lambdas are not handled")
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if not self._targeted(node.name.value, node.name):
-            return
-        outcome = self._decide(node)
-        if outcome is _NO_PARAM:
-            self.without_param.append(node)
-            return
-        self.with_param += 1
-        if isinstance(outcome, str):
-            self.record_skip(node, f"{node.name.value}: {outcome}")
-
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        # One skip per file, not one per def: a bare name like ``__init__`` matches many.
-        if self.without_param and not self.with_param:
-            count = len(self.without_param)
-            self.record_skip(
-                self.without_param[0],
-                f"{count} def(s) named {self.spec} here, none has a parameter named {self.param}",
-            )
-        return updated_node
-
-    def _decide(self, node: cst.FunctionDef) -> str | None:
+    def decide(self, node: cst.FunctionDef) -> str | None:
         p = self.param
-        params = node.params
-        found: cst.Param | None = None
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            if param.name.value == p:
-                found = param
-        star = params.star_arg
-        if isinstance(star, cst.Param) and star.name.value == p:
-            return f"{p} is *{p}, which cannot have a default"
-        if params.star_kwarg is not None and params.star_kwarg.name.value == p:
-            return f"{p} is **{p}, which cannot have a default"
+        found = self.find_param(node.params)
         if found is None:
-            return _NO_PARAM
+            return NO_PARAM
+        if isinstance(found, str):
+            return f"{p} is {found}{p}, which cannot have a default"
         if found.default is None:
             return f"{p} has no default (it is required); giving it one is not a default change"
-        current = self._code(found.default)
+        current = self.code_of(found.default).strip()
         if same_value(current, self.value_code):
             return None
-        if isinstance(found.default, cst.Ellipsis) and any(
-            self._qnames(d.decorator) & OVERLOAD for d in node.decorators
-        ):
+        if isinstance(found.default, cst.Ellipsis) and self.is_overload(node):
             return None  # a typing stub's placeholder; the implementation holds the value
         if self.expect and not same_value(current, self.expect):
-            return f"{p}: default is {self._short(current)}, expected {self.expect}"
-        problem = self._names_problem(node)
-        if problem:
-            return problem
+            return f"{p}: default is {self.short(current)}, expected {self.expect}"
         new = self.new_default.deep_clone()
         old_default = found.default
         if old_default.lpar:
@@ -239,35 +137,9 @@ class ReplaceDefault(RunnerCodemod):
         note = " (comments inside the old default dropped)" if m.findall(inner, m.Comment()) else ""
         self.replacements[found] = new
         self.record_change(
-            found, f"{node.name.value}: default of {p} {self._short(current)} -> {self.value_code}{note}"
+            found, f"{node.name.value}: default of {p} {self.short(current)} -> {self.value_code}{note}"
         )
         return None
-
-    def _qnames(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
-
-    def _names_problem(self, node: cst.FunctionDef) -> str:
-        """Why ``value`` cannot be evaluated where the def is, or empty."""
-        scope = self.get_metadata(ScopeProvider, node, None)
-        if scope is None:
-            return "no scope information where the function is defined"
-        def_line = self.line_of(node)
-        for name in sorted(self.needed_names):
-            if name not in scope:
-                return f"the new default uses {name}, which is not defined where {node.name.value} is"
-            assignments = list(scope[name])
-            if any(isinstance(a, BuiltinAssignment) for a in assignments):
-                continue
-            lines = []
-            for a in assignments:
-                if not isinstance(a, Assignment):
-                    lines.append(0)
-                    continue
-                position = self.get_metadata(PositionProvider, a.node, None)
-                lines.append(position.start.line if position is not None else 0)
-            if lines and min(lines) > def_line:
-                return f"the new default uses {name}, which is only defined after line {def_line}"
-        return ""
 
     def leave_Param(self, original_node: cst.Param, updated_node: cst.Param) -> cst.Param:
         new = self.replacements.pop(original_node, None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from runner.blueprint.model import Blueprint, Checkbox, Task, encode
 from runner.templating import render
@@ -112,24 +113,44 @@ def complete_task(bp: Blueprint, task: Task) -> bytes:
     return apply_edits(bp.source, edits)
 
 
+TaskState = Literal["completed", "blocked", "pending"]
+
+
+def _blocker_prefix(task: Task) -> str:
+    return f"Task {task.id}: "
+
+
+def task_state(bp: Blueprint, task: Task) -> TaskState:
+    """Read back what :func:`complete_task` and :func:`block_task` write."""
+    if task.checked:
+        return "completed"
+    blocker = bp.tracker.get("BLOCKER")
+    if bp.status.lower() == "blocked" and blocker and blocker.value.startswith(_blocker_prefix(task)):
+        return "blocked"
+    return "pending"
+
+
 def block_task(bp: Blueprint, task: Task, reason: str) -> bytes:
     """Record that ``task`` is blocked and why; the checkboxes stay as they are."""
     values: dict[str, str | None] = {
         "STATUS": "Blocked",
         "CURRENT STEP": _where(task),
         "NEXT TASK": task.label,
-        "BLOCKER": f"Task {task.id}: {reason}",
+        "BLOCKER": _blocker_prefix(task) + reason,
     }
     return apply_edits(bp.source, _tracker_edits(bp, values))
 
 
 def reopen_task(bp: Blueprint, task: Task) -> bytes:
-    """Uncheck ``task`` and its steps; the tracker points at the first pending task."""
+    """Uncheck ``task`` and its steps; the tracker points at the first pending task and names
+    the last task still completed (in document order) as the last completed one."""
     pending = [t for t in bp.tasks if not t.checked or t is task]
     first = pending[0]
+    still_completed = [t for t in bp.tasks if t.checked and t is not task]
     values: dict[str, str | None] = {
         "STATUS": "In Progress",
         "CURRENT STEP": _where(first),
+        "LAST COMPLETED TASK": still_completed[-1].label if still_completed else "None",
         "NEXT TASK": first.label,
         "BLOCKER": None,
     }

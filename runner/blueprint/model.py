@@ -10,7 +10,7 @@ This module knows nothing of git, codemods or gates.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,8 @@ TRACKER_KEYS = ("STATUS", "CURRENT STEP", "LAST COMPLETED TASK", "NEXT TASK", "B
 REQUIRED_TRACKER_KEYS = TRACKER_KEYS[:4]
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+# Any indentation: a fence indented under a `- [ ]` step belongs to that step.
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _RULE = re.compile(r"^ {0,3}(-{3,}|\*{3,}|_{3,})\s*$")
 _PHASE = re.compile(r"^Phase\s+([\w.-]+)\s*:\s*(.+)$", re.IGNORECASE)
 _TASK = re.compile(
@@ -70,8 +71,22 @@ class Checkbox:
 
 
 @dataclass(frozen=True)
+class CodeBlock:
+    """A fenced code block indented under a step: what a code-block step edits with."""
+
+    line: int  # the opening fence's line
+    last_line: int  # the closing fence's line
+    info: str  # the info string: "python", "yaml", ""
+    text: str  # the content, the fence's indentation removed from each line
+
+
+@dataclass(frozen=True)
 class Step(Checkbox):
-    pass
+    blocks: tuple[CodeBlock, ...] = ()
+
+    @property
+    def last_line(self) -> int:
+        return self.blocks[-1].last_line if self.blocks else self.line
 
 
 @dataclass(frozen=True)
@@ -232,6 +247,7 @@ class _Parser:
         self.path = path
         self.source = source
         self.lines = split_lines(source)
+        self.fences: dict[int, int] = {}  # opening fence line -> closing fence line
 
     def fail(self, message: str, line: int | None) -> BlueprintError:
         return BlueprintError(message, path=self.path, line=line)
@@ -279,12 +295,15 @@ class _Parser:
             if fence is not None:
                 in_fence.add(line.number)
                 # A closing fence: the same character, at least as long, nothing after it.
-                closes = match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence)
+                closes = (
+                    match and match.group("fence")[0] == fence[0] and len(match.group("fence")) >= len(fence)
+                )
                 if closes and not line.text.strip().lstrip(fence[0]):
                     fence = None
+                    self.fences[fence_line] = line.number
                 continue
             if match:
-                fence, fence_line = match.group(1), line.number
+                fence, fence_line = match.group("fence"), line.number
                 in_fence.add(line.number)
                 continue
             heading = _HEADING.match(line.text)
@@ -385,7 +404,7 @@ class _Parser:
                     title=task_match.group("title").strip(),
                     phase=phase,
                     steps=tuple(steps),
-                    last_line=steps[-1].line,
+                    last_line=steps[-1].last_line,
                 )
             )
 
@@ -395,6 +414,11 @@ class _Parser:
         steps: list[Step] = []
         while index < len(self.lines):
             line = self.lines[index]
+            fence = _FENCE.match(line.text) if line.number in self.fences else None
+            if fence and steps and fence.group("indent"):
+                block, index = self._code_block(index, fence)
+                steps[-1] = replace(steps[-1], blocks=(*steps[-1].blocks, block))
+                continue
             if line.number in in_fence or line.number in heading_at or _TASKISH.match(line.text):
                 break
             if _RULE.match(line.text):
@@ -413,6 +437,19 @@ class _Parser:
                 break  # unindented prose ends the task
             index += 1
         return steps, index
+
+    def _code_block(self, index: int, fence: re.Match[str]) -> tuple[CodeBlock, int]:
+        """The fenced block opening at ``self.lines[index]`` and the index after its closing fence."""
+        opener = self.lines[index]
+        closer = self.fences[opener.number]
+        width = len(fence.group("indent"))
+        content: list[str] = []
+        for line in self.lines[opener.number : closer - 1]:
+            # CommonMark: up to the fence's indentation is removed from each content line.
+            text = line.text
+            content.append(text[min(width, len(text) - len(text.lstrip(" "))) :])
+        block = CodeBlock(opener.number, closer, fence.group("info").strip(), "\n".join(content))
+        return block, closer  # ``closer`` (1-based) is the index of the line after it
 
     def _byte_offset(self, line: Line, char_index: int) -> int:
         """The byte offset in the file of character ``char_index`` of ``line.text``."""

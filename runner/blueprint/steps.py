@@ -13,6 +13,12 @@ A step is one of:
 * a **codemod**: "Apply `NAME` to `PATH`[, `PATH` and `PATH`] [with `k=v`, `k=v`]
   [(expect N changes)]";
 * a **config edit**: "Set `key.path` to `value` in `F.yaml`";
+* a **code-block edit**, with fenced blocks indented under the step:
+  - "Replace in `PATH`[ within `SCOPE`][, every occurrence][ (around line N)]:" + find + replacement
+  - "Insert into `PATH` WHERE[ (around line N)]:" + block, WHERE one of: after the imports,
+    after `CODE`, before `CODE`, before the comment `TEXT`, at the start of `SCOPE`,
+    at the end of `SCOPE`, into class `NAME`
+  - "Insert the lines marked `# ADD THIS LINE` into `PATH`[ within `SCOPE`][ (around line N)]:" + block
 * anything else: a **manual** step for a person or an agent.
 
 This module knows nothing of which codemods exist; the loop checks names.
@@ -21,12 +27,15 @@ This module knows nothing of which codemods exist; the loop checks names.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import libcst as cst
 
-Kind = Literal["gate", "codemod", "config", "manual"]
+from runner.blueprint.model import CodeBlock
+
+Kind = Literal["gate", "codemod", "config", "code", "manual"]
 GateName = Literal["syntax", "imports", "yaml", "pattern-absent", "pattern-present"]
 
 _PY = r"python(?:3(?:\.\d+)?)?"
@@ -50,6 +59,32 @@ _CONFIG_SET = re.compile(
     re.IGNORECASE,
 )
 _BACKTICKED = re.compile(r"`([^`]+)`")
+_AROUND = r"(?:\s*\(around\s+line\s+(?P<line>\d+)\))?\s*:?\s*$"
+_REPLACE_BLOCK = re.compile(
+    r"^Replace\s+in\s+`(?P<file>[^`]+)`(?:\s+within\s+`(?P<scope>[^`]+)`)?"
+    r"(?P<every>\s*,?\s*every\s+occurrence)?" + _AROUND,
+    re.IGNORECASE,
+)
+_INSERT_BLOCK = re.compile(r"^Insert\s+into\s+`(?P<file>[^`]+)`\s+(?P<where>.+?)" + _AROUND, re.IGNORECASE)
+_INSERT_MARKED = re.compile(
+    r"^Insert\s+the\s+lines\s+marked\s+`(?P<marker>[^`]+)`\s+into\s+`(?P<file>[^`]+)`"
+    r"(?:\s+within\s+`(?P<scope>[^`]+)`)?" + _AROUND,
+    re.IGNORECASE,
+)
+# WHERE of an insert step -> (kind, the backticked target or "")
+_PLACES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("after-imports", re.compile(r"^after\s+the\s+imports$", re.IGNORECASE)),
+    ("before-comment", re.compile(r"^before\s+the\s+comment\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
+    ("after", re.compile(r"^after\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
+    ("before", re.compile(r"^before\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
+    ("start", re.compile(r"^at\s+the\s+start\s+of\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
+    ("end", re.compile(r"^at\s+the\s+end\s+of\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
+    ("into-class", re.compile(r"^into\s+class\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
+)
+PLACES_HELP = (
+    "after the imports, after `CODE`, before `CODE`, before the comment `TEXT`, "
+    "at the start of `SCOPE`, at the end of `SCOPE`, into class `NAME`"
+)
 
 
 @dataclass(frozen=True)
@@ -91,11 +126,51 @@ class ConfigSet:
 
 
 @dataclass(frozen=True)
+class ReplaceBlock:
+    """Replace the first block (found structurally) by the second."""
+
+    file: str
+    blocks: tuple[CodeBlock, ...]
+    scope: str | None = None
+    every: bool = False
+    line_hint: int | None = None
+    expected_blocks: int = 2
+
+
+@dataclass(frozen=True)
+class InsertBlock:
+    """Insert the block at ``place`` (see ``PLACES_HELP``); ``place`` is "" when not understood."""
+
+    file: str
+    blocks: tuple[CodeBlock, ...]
+    place: str
+    target: str = ""
+    where_text: str = ""
+    line_hint: int | None = None
+    expected_blocks: int = 1
+
+
+@dataclass(frozen=True)
+class InsertMarked:
+    """Insert the block's lines carrying ``marker`` after the context lines they follow."""
+
+    file: str
+    blocks: tuple[CodeBlock, ...]
+    marker: str
+    scope: str | None = None
+    line_hint: int | None = None
+    expected_blocks: int = 1
+
+
+CodeAction = ReplaceBlock | InsertBlock | InsertMarked
+
+
+@dataclass(frozen=True)
 class Manual:
     pass
 
 
-Action = Gate | CodemodStep | ConfigSet | Manual
+Action = Gate | CodemodStep | ConfigSet | ReplaceBlock | InsertBlock | InsertMarked | Manual
 
 
 def kind_of(action: Action) -> Kind:
@@ -105,6 +180,8 @@ def kind_of(action: Action) -> Kind:
         return "codemod"
     if isinstance(action, ConfigSet):
         return "config"
+    if isinstance(action, (ReplaceBlock, InsertBlock, InsertMarked)):
+        return "code"
     return "manual"
 
 
@@ -145,8 +222,36 @@ def _dotted(node: cst.BaseExpression) -> str:
     return ""
 
 
-def classify(text: str) -> Action:
-    """What the step ``text`` asks for; unknown phrasing is a manual step."""
+def _hint(match: re.Match[str]) -> int | None:
+    line = match.group("line")
+    return int(line) if line is not None else None
+
+
+def _code_action(text: str, blocks: tuple[CodeBlock, ...]) -> Action | None:
+    if match := _INSERT_MARKED.match(text):
+        return InsertMarked(
+            match.group("file"), blocks, match.group("marker"), match.group("scope"), _hint(match)
+        )
+    if match := _REPLACE_BLOCK.match(text):
+        every = bool(match.group("every"))
+        return ReplaceBlock(match.group("file"), blocks, match.group("scope"), every, _hint(match))
+    if match := _INSERT_BLOCK.match(text):
+        where = match.group("where").strip()
+        for place, pattern in _PLACES:
+            found = pattern.match(where)
+            if found:
+                target = found.groupdict().get("target") or ""
+                return InsertBlock(match.group("file"), blocks, place, target, where, _hint(match))
+        return InsertBlock(match.group("file"), blocks, "", "", where, _hint(match))
+    return None
+
+
+def classify(text: str, blocks: Sequence[CodeBlock] = ()) -> Action:
+    """What the step ``text`` (with its fenced ``blocks``) asks for; unknown phrasing is manual."""
+    # A code-block phrase ends with ':' and the blocks follow; without either it is prose.
+    code = _code_action(text.strip(), tuple(blocks)) if blocks or text.rstrip().endswith(":") else None
+    if code is not None:
+        return code
     codemod = _CODEMOD.match(text.strip())
     if codemod:
         options: dict[str, str] = {}

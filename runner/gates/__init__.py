@@ -19,9 +19,13 @@ class GateResult:
     target: str
     status: GateStatus
     detail: str = ""
+    isolation: str = ""  # how the check's code was contained (the import gate runs the repo's code)
 
     def as_dict(self) -> dict[str, str]:
-        return {"gate": self.gate, "target": self.target, "status": self.status, "detail": self.detail}
+        row = {"gate": self.gate, "target": self.target, "status": self.status, "detail": self.detail}
+        if self.isolation:
+            row["isolation"] = self.isolation
+        return row
 
     def line(self) -> str:
         detail = f": {self.detail}" if self.detail else ""

@@ -1,0 +1,1 @@
+"""Analyses that commands run before rewriting: gather-style visitors, testable on their own."""

@@ -1,0 +1,109 @@
+"""Which files a directory target holds, and the same outcomes streamed through a pool."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from codemods import registry
+from codemods.engine import CHUNK, CodemodCall, iter_python_files, run_codemods
+
+LOGISTIC = b"import torch\n\n\ndef f(x):\n    return 1 / (1 + torch.exp(-x))\n"
+
+
+def _names(root: Path, **kwargs: bool) -> list[str]:
+    return [p.relative_to(root).as_posix() for p in iter_python_files(root, **kwargs)]
+
+
+def test_vendored_and_generated_trees_are_skipped_unless_asked(tmp_path: Path) -> None:
+    for relative in ("pkg/a.py", "pkg/_vendor/v.py", "third_party/t.py", "build/lib/b.py", "dist/d.py"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(b"x = 1\n")
+    assert _names(tmp_path) == ["pkg/a.py"]
+    assert len(_names(tmp_path, include_vendored=True)) == 5
+    # A vendored directory named as the target itself was asked for.
+    assert _names(tmp_path / "third_party") == ["t.py"]
+
+
+def test_gitignore_is_respected_in_a_git_work_tree(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("generated/\nscratch_*.py\n")
+    for relative in ("src/m.py", "generated/g.py", "src/scratch_1.py", "src/new.py"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(b"x = 1\n")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "src/m.py"], check=True)
+    assert _names(tmp_path) == ["src/m.py", "src/new.py"]  # tracked and untracked-not-ignored
+    assert [p.name for p in iter_python_files(tmp_path / "src")] == ["m.py", "new.py"]
+
+
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    (tmp_path / "ok.py").write_bytes(b"x = 1\n")
+    os.mkfifo(tmp_path / "pipe.py")
+    assert _names(tmp_path) == ["ok.py"]
+
+
+def test_pool_and_serial_runs_give_the_same_outcomes_in_order(tmp_path: Path) -> None:
+    count = 2 * CHUNK + 7
+    for index in range(count):
+        body = LOGISTIC if index % 25 == 0 else b"import torch\n\ny = torch.exp(%d)\n" % index
+        (tmp_path / f"m{index:03}.py").write_bytes(body)
+    codemod = registry()["reciprocal-exp-to-sigmoid"]
+    calls = [CodemodCall(codemod, codemod.resolve_options({}))]
+    paths = list(iter_python_files(tmp_path))
+    serial = list(run_codemods(paths, calls, jobs=1))
+    pooled = list(run_codemods(paths, calls, jobs=2))
+    assert [o.path for o in pooled] == [str(p) for p in paths]
+    facts = [(o.path, o.status, o.before, o.after, o.changes, o.skips) for o in serial]
+    assert facts == [(o.path, o.status, o.before, o.after, o.changes, o.skips) for o in pooled]
+    changed = [o for o in pooled if o.status == "changed"]
+    assert len(changed) == len(range(0, count, 25))
+    assert all(b"torch.sigmoid(x)" in o.after and o.before == LOGISTIC for o in changed)
+    # Unchanged files' bytes are not kept: memory stays flat on a large tree.
+    assert all(o.before == b"" for o in pooled if o.status == "unchanged")
+
+
+DETACH = (
+    b"import lightning as L\n\n\nclass M(L.LightningModule):\n"
+    b"    def validation_step(self, batch, i):\n        self.log('v', batch.detach().cpu())\n"
+)
+WANDB = b"import wandb\n\n\ndef f():\n    wandb.log({})\n"
+
+
+def test_codemod_apply_takes_several_names_in_one_pass(tmp_path: Path) -> None:
+    from runner.commands.codemod import codemod_apply
+
+    for name, body in (("a.py", LOGISTIC), ("b.py", DETACH), ("c.py", WANDB)):
+        (tmp_path / name).write_bytes(body)
+    names = "reciprocal-exp-to-sigmoid,remove-detach-cpu,lazy-import"
+    report = codemod_apply(names, {"reciprocal-exp-to-sigmoid.clamp": "5"}, [tmp_path], dry_run=True)
+    data = report.data
+    assert data is not None and data["totals"]["changed"] == 3  # type: ignore[index]
+    assert data["options"]["reciprocal-exp-to-sigmoid.clamp"] == 5.0  # type: ignore[index]
+    assert "torch.sigmoid(torch.clamp(x, -5.0, 5.0))" in data["diff"]  # type: ignore[index]
+    codemod_apply(names, {"method": "validation_step"}, [tmp_path], dry_run=False)
+    assert b"torch.sigmoid(x)" in (tmp_path / "a.py").read_bytes()
+    assert b".detach().cpu()" not in (tmp_path / "b.py").read_bytes()
+    assert (tmp_path / "c.py").read_bytes() == b"def f():\n    import wandb\n    wandb.log({})\n"
+
+
+@pytest.mark.parametrize(
+    ("names", "options", "message"),
+    [
+        ("reciprocal-exp-to-sigmoid,nope", {}, "unknown codemod 'nope'"),
+        ("reciprocal-exp-to-sigmoid,lazy-import", {"color": "red"}, "takes an option 'color'"),
+        ("reciprocal-exp-to-sigmoid", {"lazy-import.module": "x"}, "no option 'lazy-import.module'"),
+        ("reciprocal-exp-to-sigmoid,lazy-import", {"remove-detach-cpu.method": "x"}, "not being applied"),
+    ],
+)
+def test_codemod_apply_rejects_unknown_names_and_options(
+    tmp_path: Path, names: str, options: dict[str, str], message: str
+) -> None:
+    from runner.commands.codemod import codemod_apply
+    from runner.errors import InputError
+
+    with pytest.raises(InputError, match=re.escape(message)):
+        codemod_apply(names, options, [tmp_path], dry_run=True)
