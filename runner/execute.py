@@ -220,6 +220,9 @@ def _apply_codemods(steps: list[PlannedStep], tree: WorkingTree) -> None:
         for relative in files:
             if planned.call not in calls_by_file[relative]:
                 calls_by_file[relative].append(planned.call)
+        for path, reason in planned.skipped:  # found under a target, never read: a FIFO, a submodule
+            if (path, "skipped", reason) not in execution.file_problems:
+                execution.file_problems.append((path, "skipped", reason))
     per_codemod_file: dict[tuple[str, str], int] = defaultdict(int)
     for relative, calls in calls_by_file.items():
         source = tree.read(relative)
@@ -312,7 +315,9 @@ def _toml_edit(step: Step, tree: WorkingTree, relative: str, edit: Callable[[], 
     for change in done:
         tree.execution.edits.append(FileEdit(relative, change, "config", None))
     shown = "; ".join(result.changes) or "nothing to change"
-    tree.execution.steps.append(StepOutcome(step.line, step.text, "config", f"{relative}: {shown}", len(done)))
+    tree.execution.steps.append(
+        StepOutcome(step.line, step.text, "config", f"{relative}: {shown}", len(done))
+    )
 
 
 def _file_step(action: CreateFile | MoveFile | ArchiveFiles, step: Step, tree: WorkingTree) -> None:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from codemods.engine import iter_python_files
 from runner.errors import InputError
 
 
@@ -15,7 +19,9 @@ def atomic_write(path: Path, data: bytes) -> None:
 
     A temporary file in the same directory is written, fsynced, given the old
     file's mode, and renamed over ``path``; the directory is fsynced after.
+    A symlink is followed: its target gets the bytes and the link stays a link.
     """
+    path = path.resolve()
     directory = path.parent
     try:
         mode: int | None = path.stat().st_mode & 0o7777
@@ -74,3 +80,84 @@ def resolve_inside(root: Path, relative: str, *, source: str = "", line: int | N
             line=line,
         )
     return resolved
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    """A file found under a directory target, vetted before anything reads it."""
+
+    path: Path  # as found under the target
+    resolved: Path  # symlinks resolved: the file to read and write
+    problem: str = ""  # why it is not read (skipped), empty when it may be
+    escapes: bool = False  # it resolves outside the boundary or into .git
+
+
+def vet_found_file(path: Path, root: Path, *, boundary: str = "the repository") -> FoundFile:
+    """Whether ``path`` (absolute) may be read and rewritten: a regular file inside ``root``, not in .git."""
+    root = root.resolve()
+    try:
+        resolved = path.resolve(strict=True)
+    except FileNotFoundError:
+        return FoundFile(path, path, "is a dangling symlink")
+    except (OSError, RuntimeError):
+        return FoundFile(path, path, "is a symlink loop")
+    if not resolved.is_relative_to(root):
+        return FoundFile(path, resolved, f"is a symlink to {resolved}, outside {boundary}", escapes=True)
+    if ".git" in resolved.relative_to(root).parts:
+        where = resolved.relative_to(root).as_posix()
+        return FoundFile(path, resolved, f"is a symlink into .git ({where}), which is never edited", True)
+    if not stat.S_ISREG(resolved.stat().st_mode):
+        return FoundFile(path, resolved, "is not a regular file (a FIFO, socket or device); it is not read")
+    return FoundFile(path, resolved)
+
+
+def _nested_repository(path: Path, root: Path) -> Path | None:
+    """The directory below ``root`` holding a ``.git`` of its own (a submodule) that contains ``path``."""
+    for parent in path.parents:
+        if parent == root or not parent.is_relative_to(root):
+            return None
+        if os.path.lexists(parent / ".git"):
+            return parent
+    return None
+
+
+def python_files_under(
+    target: Path, root: Path, *, boundary: str = "the repository", include_vendored: bool = False
+) -> Iterator[FoundFile]:
+    """The .py files of ``target`` (a file or directory inside ``root``), each vetted.
+
+    ``path`` keeps the spelling of ``target``. A submodule or nested repository is
+    reported once, as a problem, with its directory; a file reached twice (a link
+    and its target) once.
+    """
+    root = root.resolve()
+    base = target.resolve() if target.is_dir() else target.parent.resolve() / target.name
+    seen: set[Path] = set()
+    nested: set[Path] = set()
+    for path in iter_python_files(target, include_vendored=include_vendored):
+        absolute = base / path.relative_to(target) if target.is_dir() else base
+        repository = _nested_repository(absolute, root)
+        if repository is not None:
+            if repository not in nested:
+                nested.add(repository)
+                shown = (
+                    target / repository.relative_to(base) if repository.is_relative_to(base) else repository
+                )
+                yield FoundFile(
+                    shown, repository, "is a git submodule or nested repository; its files are not edited"
+                )
+            continue
+        found = vet_found_file(absolute, root, boundary=boundary)
+        if found.problem or found.resolved not in seen:
+            seen.add(found.resolved)
+            yield FoundFile(path, found.resolved, found.problem, found.escapes)
+
+
+def enclosing_root(target: Path) -> Path:
+    """The git work tree holding ``target``, else ``target`` itself (its directory for a file)."""
+    start = target.resolve()
+    directory = start if start.is_dir() else start.parent
+    for candidate in (directory, *directory.parents):
+        if os.path.lexists(candidate / ".git"):
+            return candidate
+    return directory

@@ -228,6 +228,7 @@ class LintStep(_LintStepBase, total=False):
     files: list[str]  # only for a step that classified
     notes: list[str]  # "PATH is created by Task X"
     warnings: list[str]  # a manual step may create a path this step needs
+    inserts_code: bool  # only for a step that classified: it writes code taken from the plan
 
 
 @final

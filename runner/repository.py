@@ -159,8 +159,11 @@ class Repository:
         # A path gone from both tree and index (a revert removed a file) is staged already.
         indexed = set(self.repo.git.ls_files("-z", "--", *paths).split("\0")) if paths else set()
         present = [p for p in paths if p in indexed or os.path.lexists(self.root / p)]
-        if present:
-            self.repo.git.add("--", *present)
+        try:
+            if present:
+                self.repo.git.add("--", *present)
+        except git.GitCommandError as err:
+            raise self._commit_error(err) from None
         checkpoint("during-commit")
         fd, message_file = tempfile.mkstemp(prefix="runner-msg-", dir=self.git_dir)
         try:
@@ -176,10 +179,33 @@ class Repository:
             self.repo.git.execute([executable, "commit", *args], preexec_fn=_die_with_parent)
         except git.GitCommandError as err:
             # The index is the caller's to restore (runner.transaction keeps a copy of it).
-            raise CommitRejectedError(f"git commit failed: {_git_error(err)}", path=str(self.root)) from None
+            raise self._commit_error(err) from None
         finally:
             os.unlink(message_file)
         return self.head()
+
+    def _commit_error(self, err: git.GitCommandError) -> CommitRejectedError | DirtyTreeError:
+        if (self.git_dir / "index.lock").exists():
+            return DirtyTreeError(
+                ".git/index.lock appeared while committing: another git process is using the index; "
+                "nothing was committed and the files were restored (the runner never deletes that lock)",
+                path=str(self.root),
+            )
+        return CommitRejectedError(f"git commit failed: {_git_error(err)}", path=str(self.root))
+
+    def ensure_inside_sparse_checkout(self, paths: Sequence[str]) -> None:
+        """Refuse when any of ``paths`` lies outside a sparse checkout (git would not write it)."""
+        if not paths:
+            return
+        out = self.repo.git.ls_files("-t", "-z", "--", *paths)
+        outside = [e[2:] for e in out.split("\0") if e.startswith("S ")]
+        if outside:
+            shown = ", ".join(outside[:3]) + (f" and {len(outside) - 3} more" if len(outside) > 3 else "")
+            raise DirtyTreeError(
+                f"{shown} lie(s) outside the sparse checkout; `git sparse-checkout add` their "
+                "directories (or `git sparse-checkout disable`) first. Nothing was changed",
+                path=str(self.root),
+            )
 
     def task_commits(self, plan: str) -> list[TaskCommit]:
         """Every commit carrying ``Blueprint: plan``, newest first."""
@@ -217,6 +243,7 @@ class Repository:
         the later commits that touched the conflicting files.
         """
         start = self.head()
+        self.ensure_inside_sparse_checkout(sorted({p for sha in shas for p in self.changed_files(sha)}))
         for sha in shas:
             try:
                 self.repo.git.revert("--no-commit", "--no-edit", sha)

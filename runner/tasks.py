@@ -20,7 +20,7 @@ from pathlib import Path
 from codemods import registry
 from codemods.base import RunnerCodemod
 from codemods.blocks import BlockSyntaxError, parse_block
-from codemods.engine import CodemodCall, iter_python_files
+from codemods.engine import CodemodCall
 from runner.blueprint.model import Blueprint, Step, Task
 from runner.blueprint.steps import (
     PLACES_HELP,
@@ -43,7 +43,7 @@ from runner.blueprint.steps import (
     mentioned_paths,
 )
 from runner.errors import BlueprintError, RunnerError
-from runner.fsutil import resolve_inside
+from runner.fsutil import python_files_under, resolve_inside
 from runner.gates.imports import module_for
 from runner.settings import load_settings
 
@@ -59,6 +59,7 @@ class PlannedStep:
     files: tuple[str, ...] = ()
     # repo-relative paths (or globs) the step needs that did not exist when it was planned
     missing: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()  # (repo-relative path, why) for files found but not read
 
     @property
     def kind(self) -> str:
@@ -79,6 +80,24 @@ class TaskPlan:
     def codemod_names(self) -> tuple[str, ...]:
         names = [s.action.name for s in self.steps if isinstance(s.action, CodemodStep)]
         return tuple(dict.fromkeys(names))
+
+
+# Codemod options whose text becomes code in the file (not a name, a number or a flag).
+CODE_OPTIONS: dict[str, tuple[str, ...]] = {"replace-default": ("value",)}
+# Step kinds that paste code written in the plan into a file (the code-block steps).
+CODE_KINDS: frozenset[str] = frozenset({"code"})
+
+
+def inserts_code(planned: PlannedStep) -> bool:
+    """Whether the step writes code taken from the plan: a reviewer should read it before a run."""
+    if planned.kind in CODE_KINDS:
+        return True
+    action = planned.action
+    if isinstance(action, CreateFile):  # a new module is code from the plan; a text file is not
+        return action.path.endswith(".py")
+    return isinstance(action, CodemodStep) and any(
+        option in action.options for option in CODE_OPTIONS.get(action.name, ())
+    )
 
 
 def _relative(root: Path, path: Path) -> str:
@@ -142,14 +161,27 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
         return PlannedStep(step, action, None, (relative,), absent), [relative]
     if isinstance(action, CodemodStep):
         call = _codemod_call(action, registry(), bp, line, root)
+        skipped: list[tuple[str, str]] = []
         for target in action.targets:
             found = expand(root, target, source=bp.path, line=line)
             if not found:
                 missing.append(target if is_glob(target) else inside(target))
             for path in found:
-                files += [_relative(root, p.resolve()) for p in iter_python_files(path)]
+                # Every file under a directory target is resolved: a link into .git or out of
+                # the repo stops the run; a FIFO or a submodule is skipped with its reason.
+                for under in python_files_under(path, root):
+                    shown = _relative(root, under.path)
+                    if under.escapes:
+                        raise BlueprintError(
+                            f"{shown} (under {target!r}) {under.problem}", path=bp.path, line=line
+                        )
+                    if under.problem:
+                        skipped.append((shown, under.problem))
+                    else:
+                        files.append(_relative(root, under.resolved))
         covered = tuple(dict.fromkeys(files))
-        return PlannedStep(step, action, call, covered, tuple(missing)), list(covered)
+        planned = PlannedStep(step, action, call, covered, tuple(missing), tuple(dict.fromkeys(skipped)))
+        return planned, list(covered)
     if isinstance(action, CreateFile | MoveFile | ArchiveFiles | ConfigMerge):
         files += _plan_file_step(action, step, bp, root)
     elif isinstance(action, ConfigSet | ConfigRemove):
@@ -301,6 +333,7 @@ class StepFinding:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    planned: PlannedStep | None = None  # None when the step did not classify
 
 
 def _required(planned: PlannedStep, exists: Callable[[str], bool]) -> list[str]:
@@ -349,7 +382,7 @@ def lint_steps(bp: Blueprint, root: Path) -> list[StepFinding]:
             except RunnerError as err:
                 finding.errors.append(err.one_line())
                 continue
-            finding.kind, finding.files = planned.kind, files
+            finding.kind, finding.files, finding.planned = planned.kind, files, planned
             where = f"{bp.path}:{step.line}: "
             for path in files:
                 if _normal(path) in removed:

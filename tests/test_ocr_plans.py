@@ -104,7 +104,8 @@ def test_plan_002_shared_validators_drop_what_the_copies_dropped(tmp_path: Path)
         POLYGONS
         + """
     from ocr.utils.polygon_validators import polygon_problem, is_valid_polygon
-    print([polygon_problem(np.asarray(p, dtype=np.float32)) for p in polygons[:4]], is_valid_polygon(polygons[0]))
+    problems = [polygon_problem(np.asarray(p, dtype=np.float32)) for p in polygons[:4]]
+    print(problems, is_valid_polygon(polygons[0]))
     """,
     )
     assert shared == (

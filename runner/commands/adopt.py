@@ -18,7 +18,7 @@ from runner.fsutil import atomic_write
 from runner.gates import GateResult
 from runner.report import CheckData, CommandReport, LintData, LintStep, WrittenData
 from runner.settings import init_pyproject, load_settings
-from runner.tasks import lint_steps
+from runner.tasks import inserts_code, lint_steps
 from runner.workspace import fix_blueprint
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -46,8 +46,9 @@ def lint(repo: Path, blueprint: Path, *, fix: bool = False) -> CommandReport:
     path_warnings: list[str] = []
     for finding in lint_steps(bp, root):
         entry = LintStep(task=finding.task, line=finding.step.line, text=finding.step.text, kind=finding.kind)
-        if finding.kind != "error":
+        if finding.planned is not None:
             entry["files"] = finding.files
+            entry["inserts_code"] = inserts_code(finding.planned)
         if finding.notes:
             entry["notes"] = finding.notes  # "PATH is created by Task X"
         if finding.warnings:
@@ -77,7 +78,9 @@ def lint(repo: Path, blueprint: Path, *, fix: bool = False) -> CommandReport:
     done = "rewrote" if fix and fixed.suggestions else "can rewrite (--fix)"
     extra = f"; {done} {len(fixed.suggestions)} manual step(s)" if fixed.suggestions else ""
     extra += f"; {len(warnings) + len(path_warnings)} warning(s)" if warnings or path_warnings else ""
-    report.message = f"ok: {summary}{extra}"
+    report.message = f"ok: {summary}{extra}" + _code_steps_note(
+        [entry["line"] for entry in steps if entry.get("inserts_code")]
+    )
     return report
 
 
@@ -160,3 +163,15 @@ def _head_reader(root: Path) -> HeadReader:
             return None
 
     return read
+
+
+def _code_steps_note(lines: list[int]) -> str:
+    """Names the steps that write code taken from the plan, for a reviewer to read first."""
+    if not lines:
+        return ""
+    many = len(lines) > 1
+    return (
+        f"; {len(lines)} step{'s' if many else ''} insert{'' if many else 's'} code written in the plan "
+        f"(line{'s' if many else ''} {', '.join(map(str, lines))}): review {'them' if many else 'it'} "
+        "before running"
+    )

@@ -11,10 +11,10 @@ import uuid
 from pathlib import Path
 
 from codemods import registry
-from codemods.engine import CodemodCall, iter_python_files, run_codemods
+from codemods.engine import CodemodCall, run_codemods
 from runner.commands.session import Progress, quiet
 from runner.errors import InputError
-from runner.fsutil import atomic_write
+from runner.fsutil import atomic_write, enclosing_root, python_files_under
 from runner.report import (
     CodemodApplyData,
     CodemodInfo,
@@ -133,11 +133,26 @@ def _apply(
     calls: list[CodemodCall], paths: list[Path], *, dry_run: bool, include_vendored: bool, progress: Progress
 ) -> tuple[CodemodApplyData, dict[Path, bytes]]:
     """Every file's outcome, and the new bytes of the files that changed (nothing written)."""
-    every_path = [p for given in paths for p in iter_python_files(given, include_vendored=include_vendored)]
     files: list[FileOutcomeRow] = []
     diff: list[str] = []
     new_bytes: dict[Path, bytes] = {}
     totals = {"scanned": 0, "parsed": 0, "changed": 0, "skipped": 0, "error": 0}
+    every_path: list[Path] = []
+    for given in paths:
+        boundary = enclosing_root(given)
+        for found in python_files_under(
+            given, boundary, boundary="the tree", include_vendored=include_vendored
+        ):
+            if found.problem:  # a symlink leaving the tree or into .git, a FIFO, a nested repository
+                totals["scanned"] += 1
+                totals["skipped"] += 1
+                files.append(
+                    FileOutcomeRow(
+                        file=str(found.path), status="skipped", reason=found.problem, changes=[], skips=[]
+                    )
+                )
+            else:  # a symlink is reported (and edited) as its target: the link stays a link
+                every_path.append(found.resolved if found.path.is_symlink() else found.path)
     for outcome in run_codemods(every_path, calls):
         path = Path(outcome.path)
         totals["scanned"] += 1

@@ -77,8 +77,8 @@ def open_session(
     repo = Repository(repo_dir)
     path = Path("/dev/null") if blueprint is None else blueprint
     absolute = path if path.is_absolute() else Path.cwd() / path
-    # Resolve symlinks of the directory only; the blueprint file itself is what the user named.
-    absolute = absolute.parent.resolve() / absolute.name
+    # A symlinked blueprint: its target is read, written and committed; the link stays a link.
+    absolute = absolute.resolve()
     return Session(repo, absolute, str(blueprint), python, no_verify, progress)
 
 
@@ -94,8 +94,8 @@ def find_blueprint(repo_dir: Path, spec: TaskSpec) -> Path:
         if plan.encode() not in head and plan not in relative:
             continue
         try:
-            if parse_blueprint(path.read_bytes(), relative).plan_id == plan:
-                matches.append(path)
+            if parse_blueprint(path.read_bytes(), relative).plan_id == plan and path.resolve() not in matches:
+                matches.append(path.resolve())  # a symlink and its target are one blueprint
         except RunnerError:
             continue
     if len(matches) != 1:

@@ -223,7 +223,9 @@ def third_party_imports(repo: Path, modules: list[str]) -> list[str]:
         if (repo / f"{top}.py").is_file():
             files.append(repo / f"{top}.py")
         elif (repo / top).is_dir():
-            files += sorted((repo / top).rglob("*.py"))[:_MAX_SCANNED_FILES]
+            files += sorted(p for p in (repo / top).rglob("*.py") if p.is_file())[
+                :_MAX_SCANNED_FILES
+            ]  # no FIFO
     names: set[str] = set()
     for path in files[:_MAX_SCANNED_FILES]:
         try:
