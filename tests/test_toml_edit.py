@@ -99,3 +99,16 @@ def test_remove_from_something_that_is_not_an_array_is_refused() -> None:
 def test_a_block_without_its_last_line_break_keeps_the_blank_line_after_the_table() -> None:
     """Blueprint blocks come without a final line break; the blank line before [tool.ruff] stays."""
     assert merge_toml(PYPROJECT, GROUPS.rstrip("\n")).after == merge_toml(PYPROJECT, GROUPS).after
+
+
+def test_the_grammar_names_the_toml_steps_and_the_not_called_gate() -> None:
+    from runner.blueprint.steps import ConfigRemove, Gate, classify
+
+    assert classify(
+        "Remove `wandb>=0.16` and `streamlit>=1.30` from `project.dependencies` in `pyproject.toml`"
+    ) == ConfigRemove("pyproject.toml", "project.dependencies", ("wandb>=0.16", "streamlit>=1.30"))
+    assert classify("Verify `tempfile.mkdtemp` is not called in `a.py` and `b.py`") == Gate(
+        "pattern-absent", files=("a.py", "b.py"), outer="tempfile.mkdtemp"
+    )
+    # Not TOML: stays a manual step rather than a guess.
+    assert type(classify("Remove `x` from `a.b` in `c.yaml`")).__name__ == "Manual"

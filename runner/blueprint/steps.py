@@ -69,11 +69,6 @@ _PAIR_ABSENT = re.compile(r"\bno\s+`([\w.]+)`\s*\+\s*`([\w.]+)`\s+pattern", re.I
 _CODE_ABSENT = re.compile(r"\bany\s+remaining\s+`([^`]+)`\s+pattern", re.IGNORECASE)
 _PRESENT = re.compile(r"^Verify\s+`([\w.]+)`\s+is\s+called\s+in\s+(.+?)\s*$", re.IGNORECASE)
 _NOT_CALLED = re.compile(r"^Verify\s+`([\w.]+)`\s+is\s+not\s+called\s+in\s+(.+?)\s*$", re.IGNORECASE)
-_REMOVE_ITEMS = re.compile(
-    r"^Remove\s+(?P<items>`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*)\s+from\s+`(?P<key>[\w.-]+)`"
-    r"\s+in\s+`(?P<file>[^`]+\.toml)`\s*\.?\s*$",
-    re.IGNORECASE,
-)
 _CODEMOD = re.compile(
     r"^Apply\s+`(?P<name>[a-z0-9][a-z0-9-]*)`\s+to\s+(?P<targets>`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*)"
     r"(?:\s+with\s+(?P<options>`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*))?"
@@ -93,6 +88,10 @@ _ARCHIVE = re.compile(
     re.IGNORECASE,
 )
 _MERGE = re.compile(r"^Merge\s+into\s+`(?P<file>[^`]+)`\s*:\s*$", re.IGNORECASE)
+_REMOVE_ITEMS = re.compile(
+    rf"^Remove\s+(?P<items>{_PATHS})\s+from\s+`(?P<key>[\w.-]+)`\s+in\s+`(?P<file>[^`]+\.toml)`\s*\.?\s*$",
+    re.IGNORECASE,
+)
 _REFERENCES = re.compile(
     rf"^Verify\s+nothing\s+(?:still\s+)?refers\s+to\s+(?P<paths>{_PATHS})\s*\.?\s*$", re.I
 )
