@@ -84,17 +84,14 @@ class TaskPlan:
 
 # Codemod options whose text becomes code in the file (not a name, a number or a flag).
 CODE_OPTIONS: dict[str, tuple[str, ...]] = {"replace-default": ("value",)}
-# Step kinds that paste code written in the plan into a file (the code-block steps).
-CODE_KINDS: frozenset[str] = frozenset({"code"})
 
 
 def inserts_code(planned: PlannedStep) -> bool:
     """Whether the step writes code taken from the plan: a reviewer should read it before a run."""
-    if planned.kind in CODE_KINDS:
-        return True
     action = planned.action
-    if isinstance(action, CreateFile):  # a new module is code from the plan; a text file is not
-        return action.path.endswith(".py")
+    if isinstance(action, ReplaceBlock | InsertBlock | InsertMarked | CreateFile):
+        # Python from the plan is code; a Markdown or text replacement is not.
+        return (action.path if isinstance(action, CreateFile) else action.file).endswith(".py")
     return isinstance(action, CodemodStep) and any(
         option in action.options for option in CODE_OPTIONS.get(action.name, ())
     )

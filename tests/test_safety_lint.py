@@ -27,3 +27,34 @@ def test_lint_names_the_steps_that_insert_code(
     assert [s["inserts_code"] for s in doc["data"]["steps"]] == [True, False, False]
     inserting = [s["line"] for s in doc["data"]["steps"] if s["inserts_code"]]
     assert f"1 step inserts code written in the plan (line {inserting[0]})" in doc["message"]
+
+
+BLOCKS = (
+    "1. [ ] **Task 1.1: Blocks**\n"
+    "   - [ ] Create `ocr/extra.py`:\n"
+    "     ```python\n"
+    "     VALUE = 1\n"
+    "     ```\n"
+    "   - [ ] Replace in `README.md`:\n"
+    "     ```markdown\n"
+    "     # ocr-project (demo)\n"
+    "     ```\n"
+    "     with:\n"
+    "     ```markdown\n"
+    "     # ocr-project\n"
+    "     ```\n"
+    "   - [ ] Create `docs/notes.md`:\n"
+    "     ```markdown\n"
+    "     notes\n"
+    "     ```"
+)
+
+
+def test_python_from_the_plan_is_code_and_prose_is_not(
+    demo_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = demo_repo()
+    plan = write_plan(repo, BLOCKS)
+    code, doc = cli(capsys, "lint", plan, "--repo", repo)
+    assert code == 0, doc["message"]
+    assert [s["inserts_code"] for s in doc["data"]["steps"]] == [True, False, False]
