@@ -156,6 +156,14 @@ class WorkingTree:
         matches |= {p for p in created if p.match(pattern.rstrip("/"))}
         return sorted(p.as_posix() for p in matches)
 
+    def existing(self, name: str) -> tuple[str, bytes]:
+        """A file a config step edits: its repo-relative path and bytes; missing is an input error."""
+        relative = (self.root / name).resolve().relative_to(self.root.resolve()).as_posix()
+        data = self.read(relative)
+        if data is None:
+            raise InputError("does not exist", path=relative)
+        return relative, data
+
     def exists(self, relative: str) -> bool:
         return self.read(relative) is not None or bool(self.files_under(relative))
 
@@ -260,10 +268,7 @@ def _apply_codemods(steps: list[PlannedStep], tree: WorkingTree) -> None:
 
 def _config_set(action: ConfigSet, step: Step, tree: WorkingTree) -> None:
     execution = tree.execution
-    relative = (tree.root / action.file).resolve().relative_to(tree.root.resolve()).as_posix()
-    source = tree.read(relative)
-    if source is None:
-        raise InputError("does not exist", path=relative)
+    relative, source = tree.existing(action.file)
     new, config_change = set_value(source, action.key, action.value, relative)
     tree.write(relative, new)
     detail = (
@@ -278,10 +283,7 @@ def _config_set(action: ConfigSet, step: Step, tree: WorkingTree) -> None:
 
 
 def _config_merge(action: ConfigMerge, step: Step, tree: WorkingTree) -> None:
-    relative = (tree.root / action.file).resolve().relative_to(tree.root.resolve()).as_posix()
-    source = tree.read(relative)
-    if source is None:
-        raise InputError("does not exist", path=relative)
+    relative, source = tree.existing(action.file)
     block = step.blocks[0]
     if relative.endswith(".toml"):
         _toml_edit(step, tree, relative, lambda: merge_toml(source, block.text))
@@ -297,10 +299,7 @@ def _config_merge(action: ConfigMerge, step: Step, tree: WorkingTree) -> None:
 
 
 def _config_remove(action: ConfigRemove, step: Step, tree: WorkingTree) -> None:
-    relative = (tree.root / action.file).resolve().relative_to(tree.root.resolve()).as_posix()
-    source = tree.read(relative)
-    if source is None:
-        raise InputError("does not exist", path=relative)
+    relative, source = tree.existing(action.file)
     _toml_edit(step, tree, relative, lambda: remove_array_items(source, action.key, list(action.items)))
 
 
@@ -311,12 +310,11 @@ def _toml_edit(step: Step, tree: WorkingTree, relative: str, edit: Callable[[], 
     except TomlEditError as err:
         raise InputError(str(err), path=relative, line=err.line) from None
     tree.write(relative, result.after)
-    done = [c for c in result.changes if not c.endswith(("already set", "already removed"))]
-    for change in done:
+    for change in result.applied:
         tree.execution.edits.append(FileEdit(relative, change, "config", None))
     shown = "; ".join(result.changes) or "nothing to change"
     tree.execution.steps.append(
-        StepOutcome(step.line, step.text, "config", f"{relative}: {shown}", len(done))
+        StepOutcome(step.line, step.text, "config", f"{relative}: {shown}", len(result.applied))
     )
 
 

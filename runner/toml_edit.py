@@ -35,6 +35,12 @@ class TomlEditError(ValueError):
 class TomlEdit:
     after: bytes
     changes: list[str] = field(default_factory=list)  # one line per key: what happened
+    applied: list[str] = field(default_factory=list)  # those that changed the file (not "already …")
+
+
+def _applied(edit: TomlEdit, change: str) -> None:
+    edit.changes.append(change)
+    edit.applied.append(change)
 
 
 def _parse(text: str, what: str) -> tomlkit.TOMLDocument:
@@ -110,7 +116,7 @@ def merge_toml(source: bytes, block: str) -> TomlEdit:
         if is_table:
             if current is None:
                 container[last] = tomlkit.table()
-                edit.changes.append(f"added table [{dotted}]")
+                _applied(edit, f"added table [{dotted}]")
             elif not isinstance(current, Table):
                 raise TomlEditError(
                     f"{dotted} is a value in the file, a table in the block", _line_of(source, dotted)
@@ -122,12 +128,12 @@ def merge_toml(source: bytes, block: str) -> TomlEdit:
             )
         if current is None:
             container[last] = value
-            edit.changes.append(f"added {dotted} = {_text(value)}")
+            _applied(edit, f"added {dotted} = {_text(value)}")
         elif _plain(current) == _plain(value):
             edit.changes.append(f"{dotted}: already set")
         else:
             container[last] = value
-            edit.changes.append(f"set {dotted}: {_text(current)} -> {_text(value)}")
+            _applied(edit, f"set {dotted}: {_text(current)} -> {_text(value)}")
     edit.after = _dump(doc, crlf)
     _check(edit.after)
     return edit
@@ -151,7 +157,7 @@ def remove_array_items(source: bytes, dotted: str, items: list[str]) -> TomlEdit
             continue
         for index in reversed(positions):
             del node[index]
-        edit.changes.append(f"removed {item!r} from {dotted}")
+        _applied(edit, f"removed {item!r} from {dotted}")
     edit.after = _dump(doc, crlf)
     _check(edit.after)
     return edit

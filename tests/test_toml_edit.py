@@ -39,6 +39,7 @@ def test_merge_twice_changes_nothing_the_second_time() -> None:
     twice = merge_toml(once.after, GROUPS)
     assert twice.after == once.after
     assert all(change.endswith("already set") for change in twice.changes)
+    assert twice.applied == [] and once.applied == once.changes  # only real changes are reported as edits
 
 
 def test_merge_sets_an_existing_scalar_in_place() -> None:
