@@ -33,34 +33,33 @@ def _block_lines(block: str) -> list[str]:
     return [line.rstrip() for line in lines]
 
 
-def _find(file_lines: list[str], wanted: list[str]) -> list[int]:
-    """0-based starts of every run of ``file_lines`` equal to ``wanted``."""
+def _find(lines: list[str], wanted: list[str]) -> list[int]:
+    """0-based starts of every run of ``lines`` (trailing white space stripped) equal to ``wanted``."""
     size = len(wanted)
-    stripped = [line.rstrip() for line in file_lines]
-    return [i for i in range(len(stripped) - size + 1) if stripped[i : i + size] == wanted]
+    return [i for i in range(len(lines) - size + 1) if lines[i : i + size] == wanted]
 
 
-def _inside_replacement(file_lines: list[str], start: int, wanted: list[str], new: list[str]) -> bool:
+def _inside_replacement(lines: list[str], start: int, wanted: list[str], new: list[str]) -> bool:
     """The match at ``start`` is part of a copy of the replacement (which contains the find
     block): replacing it again would not be idempotent, so it counts as already applied."""
-    stripped = [line.rstrip() for line in file_lines]
     for k in range(len(new) - len(wanted) + 1):
-        if new[k : k + len(wanted)] == wanted and stripped[start - k : start - k + len(new)] == new:
-            return start - k >= 0
+        first = start - k
+        if first >= 0 and new[k : k + len(wanted)] == wanted and lines[first : first + len(new)] == new:
+            return True
     return False
 
 
-def _closest(file_lines: list[str], wanted: list[str]) -> tuple[int, str]:
+def _closest(lines: list[str], wanted: list[str]) -> tuple[int, str]:
     """The 1-based start of the most similar run of lines, and a diff from it to ``wanted``."""
     size = len(wanted)
     best, best_ratio = 0, -1.0
     target = "\n".join(wanted)
-    for start in range(max(1, len(file_lines) - size + 1)):
-        window = "\n".join(line.rstrip() for line in file_lines[start : start + size])
+    for start in range(max(1, len(lines) - size + 1)):
+        window = "\n".join(lines[start : start + size])
         ratio = difflib.SequenceMatcher(None, window, target, autojunk=False).ratio()
         if ratio > best_ratio:
             best, best_ratio = start, ratio
-    found = [line.rstrip() for line in file_lines[best : best + size]]
+    found = lines[best : best + size]
     diff = "\n".join(difflib.unified_diff(found, wanted, "file", "find block", lineterm="", n=1))
     return best + 1, diff
 
@@ -74,16 +73,17 @@ def replace_text(source: bytes, find: str, replacement: str, *, every: bool = Fa
     new = _block_lines(replacement)
     if not wanted:
         raise ValueError("the find block is empty")
+    stripped = [line.rstrip() for line in file_lines]  # trailing white space never counts
     starts: list[int] = []
-    for start in _find(file_lines, wanted):
+    for start in _find(stripped, wanted):
         if not starts or start >= starts[-1] + len(wanted):  # matches never overlap
             starts.append(start)
-    starts = [s for s in starts if not _inside_replacement(file_lines, s, wanted, new)]
+    starts = [s for s in starts if not _inside_replacement(stripped, s, wanted, new)]
     if not starts:
-        present = _find(file_lines, new) if new else []
+        present = _find(stripped, new) if new else []
         if present:
             return TextEdit("already-applied", source, [s + 1 for s in present], "already applied")
-        line, diff = _closest(file_lines, wanted)
+        line, diff = _closest(stripped, wanted)
         return TextEdit("absent", source, [line], f"no match; the closest is at line {line}:\n{diff}")
     if len(starts) > 1 and not every:
         where = ", ".join(str(s + 1) for s in starts)
