@@ -47,15 +47,6 @@ def _parse(data: bytes) -> dict[str, object]:
     return info if isinstance(info, dict) else {"pid": -1, "corrupt": True}
 
 
-def read_lock(git_dir: Path) -> dict[str, object] | None:
-    try:
-        return _parse(lock_path(git_dir).read_bytes())
-    except FileNotFoundError:
-        return None
-    except OSError:
-        return {"pid": -1, "corrupt": True}
-
-
 def _flock_held(fd: int) -> bool:
     """Whether another open file holds an flock on ``fd``'s file (its runner is alive)."""
     try:
