@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import get_args
 
+import libcst as cst
+
 from codemods.base import Change, Skip
 from codemods.blocks import BlockEdit, Where, WhereKind, insert_block, insert_marked_lines, replace_block
 from codemods.engine import CodemodCall, apply_codemods
+from codemods.unused_imports import remove_imports_made_unused
 from runner.blueprint.model import Step, encode
 from runner.blueprint.steps import (
     ArchiveFiles,
@@ -34,6 +37,7 @@ from runner.blueprint.steps import (
     InsertBlock,
     InsertMarked,
     MoveFile,
+    RemoveUnusedImports,
     ReplaceBlock,
 )
 from runner.config_edit import set_value
@@ -199,6 +203,9 @@ def apply_steps(
                 _config_remove(planned.action, step, tree)
             elif isinstance(planned.action, ReplaceBlock | InsertBlock | InsertMarked):
                 execution.steps.append(_apply_code_step(planned, planned.action, tree))
+            elif isinstance(planned.action, RemoveUnusedImports):
+                _require(planned, tree)
+                execution.steps.append(_remove_unused_imports(planned.action, step, tree))
             elif isinstance(planned.action, CreateFile | MoveFile | ArchiveFiles):
                 _file_step(planned.action, step, tree)
         except InputError as err:
@@ -388,6 +395,27 @@ def _apply_code_step(planned: PlannedStep, action: CodeAction, tree: WorkingTree
         execution.changes += [(relative, Change(name, line, edit.message)) for line in edit.lines[:1]]
         return StepOutcome(step.line, step.text, "code", detail, max(1, len(edit.lines)))
     return StepOutcome(step.line, step.text, "code", detail, 0, ok=edit.status == "already-applied")
+
+
+def _remove_unused_imports(action: RemoveUnusedImports, step: Step, tree: WorkingTree) -> StepOutcome:
+    """The imports the task's earlier steps left unused (codemods.unused_imports), file by file."""
+    details: list[str] = []
+    count = 0
+    for name in action.files:
+        relative, data = tree.existing(name)
+        try:
+            edit = remove_imports_made_unused(tree.execution.before[relative], data, relative)
+        except cst.ParserSyntaxError as err:
+            raise InputError(f"does not parse: {err.message}", path=relative, line=err.raw_line) from None
+        tree.write(relative, edit.after)
+        for note in edit.removed:
+            change = Change("remove-unused-imports", note.line, f"removed the unused import {note.name}")
+            tree.execution.changes.append((relative, change))
+        shown = [f"removed {n.name} (line {n.line})" for n in edit.removed]
+        shown += [f"kept {n.name} (line {n.line}): {n.reason}" for n in edit.kept]
+        details.append(f"{relative}: {'; '.join(shown) or 'no import was left unused'}")
+        count += len(edit.removed)
+    return StepOutcome(step.line, step.text, "code", "; ".join(details), count)
 
 
 def _pattern_scope(gate: Gate, plan: TaskPlan, execution: TaskExecution, tracked_py: list[str]) -> list[str]:

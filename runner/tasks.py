@@ -37,6 +37,7 @@ from runner.blueprint.steps import (
     InsertMarked,
     Manual,
     MoveFile,
+    RemoveUnusedImports,
     ReplaceBlock,
     classify,
     kind_of,
@@ -183,6 +184,11 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
         files += _plan_file_step(action, step, bp, root)
     elif isinstance(action, ConfigSet | ConfigRemove):
         existing_file(action.file)
+    elif isinstance(action, RemoveUnusedImports):
+        for name in action.files:
+            if not is_python_path(name):
+                raise BlueprintError(f"{name!r} is not a Python file", path=bp.path, line=line)
+            existing_file(name)
     elif isinstance(action, Gate) and action.gate == "references":
         for name in action.files:
             expand(root, name, source=bp.path, line=line)  # confinement only: these should be gone

@@ -76,3 +76,65 @@ def test_guide_style_ellipses_parse() -> None:
     parse_block("backbone = LeViT(\n    img_size=config.img_size,\n    ...\n    drop_path=drop_path,\n)")
     parse_block("deltas = {\n    'gru_reset': ...,\n    ...\n}")
     parse_block("is_stable = (a < b and ...)")
+
+
+ROUND_TRIP = b"""def run(image):
+    engine = get_engine()
+    # Kept: the plan does not show this line.
+    # Round trip through a temporary file because the engine used to take paths only.
+    with open("x.npy", "wb") as handle:
+        save(handle, image)
+    return engine.predict_path("x.npy")
+"""
+
+
+def test_a_comment_the_find_block_shows_goes_with_the_code_it_introduces() -> None:
+    find = """# Round trip through a temporary file because ...
+with open("x.npy", "wb") as handle:
+    save(handle, image)
+return engine.predict_path("x.npy")
+"""
+    edit = replace_block(ROUND_TRIP, find, "return engine.predict_array(image)", scope="run")
+    assert edit.status == "applied", edit.message
+    assert edit.source == (
+        b"def run(image):\n"
+        b"    engine = get_engine()\n"
+        b"    # Kept: the plan does not show this line.\n"
+        b"    return engine.predict_array(image)\n"
+    )
+    namespace: dict[str, object] = {
+        "get_engine": lambda: type("E", (), {"predict_array": staticmethod(lambda image: image * 2)})
+    }
+    exec(compile(edit.source, "run.py", "exec"), namespace)
+    assert namespace["run"](21) == 42  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        "",  # the block shows no comment: the file's stay
+        "# Some other remark.\n",  # a comment the file does not have there: the file's stay
+    ],
+)
+def test_a_comment_the_find_block_does_not_show_is_kept(shown: str) -> None:
+    find = shown + 'with open("x.npy", "wb") as handle:\n    save(handle, image)\n'
+    edit = replace_block(ROUND_TRIP, find, "save_array(image)", scope="run")
+    assert edit.status == "applied", edit.message
+    assert b"# Round trip through a temporary file" in edit.source
+    assert (
+        b"    # Round trip through a temporary file because the engine used to take paths only.\n"
+        b"    save_array(image)\n" in edit.source
+    )
+
+
+def test_a_block_inserted_before_a_comment_keeps_the_comments_paragraph_break() -> None:
+    source = b"def build():\n    model = make()\n\n    # Feature hook: capture features.\n    hook(model)\n    return model\n"
+    edit = insert_block(source, "model.head = head()", where=Where("before-comment", "Feature hook"))
+    assert edit.status == "applied", edit.message
+    assert edit.source == (
+        b"def build():\n    model = make()\n\n    model.head = head()\n\n"
+        b"    # Feature hook: capture features.\n    hook(model)\n    return model\n"
+    )
+    glued = source.replace(b"make()\n\n", b"make()\n")  # no break above the comment: none below the block
+    edit = insert_block(glued, "model.head = head()", where=Where("before-comment", "Feature hook"))
+    assert edit.source == glued.replace(b"make()\n", b"make()\n    model.head = head()\n")

@@ -137,6 +137,13 @@ def test_plan_004_one_engine_per_checkpoint_behind_a_flag(tmp_path: Path) -> Non
     ):
         text = (repo / "ui" / "apps" / service).read_text()
         assert "InferenceEngine(" not in text and "predict_path" not in text
+        # No leftovers: the comments about the old code went with it, the imports it alone used too.
+        assert "Round trip" not in text and "A new engine per call" not in text
+        assert "import tempfile" not in text
+    service = (repo / "ui/apps/unified_ocr_app/services/inference_service.py").read_text()
+    assert "import os" not in service and "from pathlib import Path" not in service
+    runner = (repo / "ui/apps/inference/services/inference_runner.py").read_text()
+    assert "import os\n" in runner  # still used by DEFAULT_CHECKPOINT
 
 
 def test_plan_005_archives_what_it_removes(tmp_path: Path) -> None:

@@ -42,6 +42,10 @@ def _insert(
     below, code_follows = source.blank_from(spot.line)
     before = max(0, spot.separation - above)
     after = max(0, spot.separation - below) if code_follows else 0
+    if code_follows and source.is_comment(spot.line):
+        # The comment introduces the code below it: the block stays as far from it as the code
+        # above the comment was (the file's own paragraph break), instead of taking its place.
+        after = max(after, above)
     if spot.line > len(source.lines) and source.text and not source.text.endswith(("\n", "\r")):
         rendered = newline + rendered  # the file's last line had no newline
     offset = source.line_start(spot.line)

@@ -52,15 +52,45 @@ def prepare(
 
 def statement_site(source: Source, block: Block, match: Match) -> Site:
     first = source.first_line(match.first)
-    if block.statements and _has_leading_comment(block.statements[0]):
-        first = source.comments_above(first)  # the block's own comment replaces the one there
+    first -= _shown_comments(source, block, first)
     last = source.last_line(match.last)
     return Site(match, source.line_start(first), source.line_start(last + 1), first, last)
 
 
-def _has_leading_comment(statement: cst.BaseStatement) -> bool:
-    lines = getattr(statement, "leading_lines", ())
-    return any(line.comment is not None for line in lines)
+def _shown_comments(source: Source, block: Block, line: int) -> int:
+    """How many of the comment lines right above ``line`` the block shows right above its code.
+
+    Those are part of the match (a replacement puts its own lines in their place); the
+    file's other comments stay, as the plan did not show them. Compared from the bottom
+    up, by their words; a block comment ending in ``...`` stands for any that starts so.
+    """
+    count = 0
+    for shown in reversed(_leading_comments(block)):
+        above = line - count - 1
+        if above < 1 or not source.is_comment(above) or not _same_comment(shown, source.line_text(above)):
+            break
+        count += 1
+    return count
+
+
+def _leading_comments(block: Block) -> list[str]:
+    """The comment lines right above the block's first statement (LibCST puts a block's first ones
+    in the module header, the rest in the statement's ``leading_lines``)."""
+    if not block.statements:
+        return []
+    comments: list[str] = []
+    for line in (*block.module.header, *getattr(block.statements[0], "leading_lines", ())):
+        comments = [*comments, line.comment.value] if line.comment is not None else []
+    return comments
+
+
+def _same_comment(shown: str, found: str) -> bool:
+    wanted = " ".join(shown.strip().lstrip("#").split())
+    there = " ".join(found.strip().lstrip("#").split())
+    for ellipsis in ("...", "\u2026"):
+        if wanted.endswith(ellipsis):
+            return there.startswith(wanted[: -len(ellipsis)].rstrip())
+    return wanted == there
 
 
 def locate(source: Source, block: Block, root: cst.CSTNode, expression: bool) -> list[Site]:

@@ -88,6 +88,9 @@ _ARCHIVE = re.compile(
     re.IGNORECASE,
 )
 _MERGE = re.compile(r"^Merge\s+into\s+`(?P<file>[^`]+)`\s*:\s*$", re.IGNORECASE)
+_REMOVE_UNUSED_IMPORTS = re.compile(
+    rf"^Remove\s+(?:the\s+)?unused\s+imports\s+from\s+(?P<files>{_PATHS})\s*\.?\s*$", re.IGNORECASE
+)
 _REMOVE_ITEMS = re.compile(
     rf"^Remove\s+(?P<items>{_PATHS})\s+from\s+`(?P<key>[\w.-]+)`\s+in\s+`(?P<file>[^`]+\.toml)`\s*\.?\s*$",
     re.IGNORECASE,
@@ -261,6 +264,13 @@ CodeAction = ReplaceBlock | InsertBlock | InsertMarked
 
 
 @dataclass(frozen=True)
+class RemoveUnusedImports:
+    """Remove the imports of ``files`` that the task's earlier steps left unused (only those)."""
+
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Manual:
     pass
 
@@ -277,6 +287,7 @@ Action = (
     | ReplaceBlock
     | InsertBlock
     | InsertMarked
+    | RemoveUnusedImports
     | Manual
 )
 
@@ -290,7 +301,7 @@ def kind_of(action: Action) -> Kind:
         return "config"
     if isinstance(action, CreateFile | MoveFile | ArchiveFiles):
         return "file"
-    if isinstance(action, (ReplaceBlock, InsertBlock, InsertMarked)):
+    if isinstance(action, (ReplaceBlock, InsertBlock, InsertMarked, RemoveUnusedImports)):
         return "code"
     return "manual"
 
@@ -404,6 +415,8 @@ def classify(text: str, blocks: Sequence[CodeBlock] = ()) -> Action:
         files = _backticked_list(match.group(2))
         if files:
             return Gate("pattern-absent", files=files, outer=match.group(1))
+    if match := _REMOVE_UNUSED_IMPORTS.match(text.strip()):
+        return RemoveUnusedImports(_backticked_list(match.group("files")))
     if match := _REMOVE_ITEMS.match(text.strip()):
         items = _backticked_list(match.group("items"))
         return ConfigRemove(match.group("file").strip(), match.group("key"), items)
