@@ -128,7 +128,10 @@ def test_a_comment_the_find_block_does_not_show_is_kept(shown: str) -> None:
 
 
 def test_a_block_inserted_before_a_comment_keeps_the_comments_paragraph_break() -> None:
-    source = b"def build():\n    model = make()\n\n    # Feature hook: capture features.\n    hook(model)\n    return model\n"
+    source = (
+        b"def build():\n    model = make()\n\n"
+        b"    # Feature hook: capture features.\n    hook(model)\n    return model\n"
+    )
     edit = insert_block(source, "model.head = head()", where=Where("before-comment", "Feature hook"))
     assert edit.status == "applied", edit.message
     assert edit.source == (
