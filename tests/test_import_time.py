@@ -19,7 +19,8 @@ import pytest
 from runner.blueprint.steps import Gate, classify
 from runner.demo import make_demo_repo
 from runner.errors import ExitCode
-from runner.gates.import_time import import_microseconds
+from runner.gates.import_time import import_microseconds, measure_import
+from runner.gates.imports import import_modules
 from tests.helpers import cli, write_plan
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "import-time"
@@ -40,6 +41,12 @@ def test_measures_the_module_line_of_importtime() -> None:
     service = import_microseconds(FIXTURE, "app.service")
     assert isinstance(heavy, int) and isinstance(service, int) and heavy > 0 and service > 0
     assert "No module named 'app.nothing'" in str(import_microseconds(FIXTURE, "app.nothing"))
+
+
+def test_the_child_is_contained_like_the_import_gates() -> None:
+    """The measured import runs the repo's code: the same sandbox as the import gate, named."""
+    _, isolation = measure_import(FIXTURE, "app.service")
+    assert isolation and isolation == import_modules(FIXTURE, ["app.service"])["app.service"]["isolation"]
 
 
 @pytest.mark.slow
