@@ -158,7 +158,15 @@ def apply_codemods(
     from codemods.rewrite import rewrite  # LibCST, imported by the first file that needs it
 
     active, cleared = screened
-    return rewrite(source, active, cleared, path)
+    return rewrite(source, active, cleared, path, prefilter=prefilter)
+
+
+def still_active(source: bytes, calls: Sequence[CodemodCall]) -> tuple[list[CodemodCall], list[CodemodCall]]:
+    """Of ``calls``, those whose needles ``source`` holds, and those of them its pre-checks
+    clear (a codemod's rewrite verified: a cleared codemod leaves the rewrite unchanged)."""
+    active = [c for c in calls if _holds_needles(source, c)]
+    kept, _ = _prefiltered(source, active)
+    return active, [c for c in active if c not in kept]
 
 
 def _screen(

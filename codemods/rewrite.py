@@ -12,7 +12,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile
 
 from codemods.contract import Change, Skip
-from codemods.engine import CodemodCall, FileOutcome
+from codemods.engine import CodemodCall, FileOutcome, still_active
 
 
 def parse(source: bytes) -> cst.Module | str:
@@ -52,10 +52,16 @@ def _transform(
 
 
 def rewrite(
-    source: bytes, active: Sequence[CodemodCall], cleared: Sequence[CodemodCall], path: str
+    source: bytes,
+    active: Sequence[CodemodCall],
+    cleared: Sequence[CodemodCall],
+    path: str,
+    *,
+    prefilter: bool = True,
 ) -> FileOutcome:
     """Parse ``source`` once, run ``active`` on the tree (skipping ``cleared`` unless an
-    earlier codemod changed it), and keep the result only if it verifies."""
+    earlier codemod changed it), and keep the result only if it verifies (``prefilter``: the
+    second pass of the verification is screened like the first)."""
     parsed = parse(source)
     if isinstance(parsed, str):
         return FileOutcome(path, "skipped", source, source, reason=parsed)
@@ -68,7 +74,7 @@ def rewrite(
     if after == source:
         return outcome
 
-    problem = _verify(after, active, path)
+    problem = _verify(after, active, path, prefilter)
     if problem:
         outcome.status, outcome.reason = "error", f"{problem}; the change was not kept"
         return outcome
@@ -76,8 +82,11 @@ def rewrite(
     return outcome
 
 
-def _verify(after: bytes, calls: Sequence[CodemodCall], path: str) -> str:
-    """Empty when ``after`` compiles and a second pass leaves it unchanged."""
+def _verify(after: bytes, calls: Sequence[CodemodCall], path: str, prefilter: bool) -> str:
+    """Empty when ``after`` compiles and a second pass leaves it unchanged.
+
+    With ``prefilter`` the second pass skips the codemods whose needles or pre-checks clear
+    ``after`` (they would leave it unchanged, as they do a file on the first pass)."""
     try:
         compile(after, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as err:
@@ -85,7 +94,12 @@ def _verify(after: bytes, calls: Sequence[CodemodCall], path: str) -> str:
     reparsed = parse(after)
     if isinstance(reparsed, str):
         return f"the rewrite does not re-parse ({reparsed})"
-    again, _, _ = _transform(reparsed, calls, path)
+    cleared: list[CodemodCall] = []
+    if prefilter:
+        calls, cleared = still_active(after, calls)
+        if len(cleared) == len(calls):
+            return ""
+    again, _, _ = _transform(reparsed, calls, path, cleared)
     if again.bytes != after:
         return "the rewrite is not idempotent (a second pass changes it again)"
     return ""
