@@ -9,8 +9,8 @@ per-file pipeline again on its path (``codemods.engine.outcome_of``): its outcom
 the one a run without workers gives. When the engine has screened everything, up to one
 worker per core may run.
 
-Plain pipes, no threads: forking stays safe, and a worker that dies leaves its files as
-errors naming its exit code instead of hanging the run.
+Plain pipes, no threads: forking stays safe, and a worker that dies leaves the file it was
+rewriting as an error naming its exit code instead of hanging the run.
 """
 
 from __future__ import annotations
@@ -135,17 +135,18 @@ class RewriteWorkers:
         self._dispatch()
 
     def _lost(self, worker: _Worker) -> Iterator[tuple[int, FileOutcome]]:
-        """The files a dead worker held, as errors; the worker is dropped."""
+        """A dead worker's file, as an error; the files queued behind it (not started: a
+        worker takes them in order) go to another worker."""
         from codemods.engine import FileOutcome
 
         worker.process.join(5)
         self.workers.remove(worker)
         worker.conn.close()
-        code = worker.process.exitcode
-        while worker.in_flight:
+        if worker.in_flight:
             index, path = worker.in_flight.popleft()
-            reason = f"the process rewriting it exited unexpectedly (exit code {code})"
+            reason = f"the process rewriting it exited unexpectedly (exit code {worker.process.exitcode})"
             yield index, FileOutcome(path, "error", b"", b"", reason=reason)
+        self.waiting.extendleft(reversed(worker.in_flight))
 
     def close(self) -> None:
         for worker in self.workers:
