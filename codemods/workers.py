@@ -16,6 +16,7 @@ rewriting as an error naming its exit code instead of hanging the run.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import sys
 import traceback
 from collections import deque
@@ -41,6 +42,9 @@ Work = Callable[[Path], "FileOutcome"]
 
 def _serve(conn: Connection, inherited: list[Connection], work: Work) -> None:
     """A worker's loop: a path in, ``(True, outcome)`` or ``(False, traceback)`` out."""
+    # Ctrl-C reaches the whole process group: the engine stops and closes the pipes (EOF
+    # here), so a worker does not print a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for other in inherited:  # other workers' engine ends: their EOF must not wait for us
         other.close()
     while True:
@@ -61,6 +65,7 @@ class _Worker:
     process: BaseProcess
     conn: Connection
     in_flight: deque[tuple[int, str]] = field(default_factory=deque)
+    broken: bool = False  # a send failed: it died; collect() finds its EOF
 
 
 class WorkerError(RuntimeError):
@@ -83,7 +88,7 @@ class RewriteWorkers:
 
     def _dispatch(self) -> None:
         while self.waiting:
-            free = [w for w in self.workers if len(w.in_flight) < DEPTH]
+            free = [w for w in self.workers if len(w.in_flight) < DEPTH and not w.broken]
             if free:
                 worker = min(free, key=lambda w: len(w.in_flight))
             elif not self.workers or (len(self.workers) < self.limit and len(self.waiting) >= FORK_BACKLOG):
@@ -92,7 +97,10 @@ class RewriteWorkers:
                 return
             item = self.waiting.popleft()
             worker.in_flight.append(item)
-            worker.conn.send(item[1])
+            try:
+                worker.conn.send(item[1])
+            except OSError:
+                worker.broken = True
 
     def _fork(self) -> _Worker:
         sys.stdout.flush()  # a forked child must not print the engine's buffered output again
