@@ -13,11 +13,15 @@ the tools and taking medians, it times:
 * ``python -m libcst.tool codemod`` with the same codemod classes, one run each, summed (slow:
   on a subset unless --full-libcst; the output says which rows used a subset);
 * ``ruff check --select F821 --no-cache`` and ``ast-grep run`` with the sigmoid pattern;
+* the CLI and ruff again on torch's tree alone (the issue's target: no file there holds a
+  rewrite, so the runner never loads LibCST);
 
 checks that the runner and libcst.tool leave identical bytes (on the subset) and that the
 runner finds the same outcomes with and without its pre-checks, and prints peak memory (of
-the largest process: /usr/bin/time's %M) and the scaling rows (1x, 2x, 4x the tree, and 4x
-with the candidate files held fixed). Nothing outside --workdir is written.
+the largest process: /usr/bin/time's %M), the CPU time (user + sys, children included) and
+the scaling rows (1x, 2x, 4x the tree, and 4x with the candidate files held fixed), with the
+load average before and after: on a shared machine compare ratios within one run, not wall
+times across runs. Nothing outside --workdir is written.
 """
 
 from __future__ import annotations
@@ -50,9 +54,11 @@ TIME = Path("/usr/bin/time")
 # -- the engine, run in a fresh interpreter (--drive) -------------------------------------
 def drive(tree: Path, prefilter: bool, write: bool) -> None:
     """Run the three codemods over ``tree`` and print one JSON summary line."""
-    from codemods import engine, registry
+    import codemods as package
+    from codemods import engine
 
-    codemods = registry()
+    # The declarations (no LibCST) where this checkout has them, as the CLI uses them.
+    codemods = getattr(package, "catalog", package.registry)()
     calls = [engine.CodemodCall(codemods[n], codemods[n].resolve_options({})) for n in PLAN_001]
     paths = list(engine.iter_python_files(tree))
     kwargs = {} if prefilter else {"prefilter": False}
@@ -83,13 +89,15 @@ def drive(tree: Path, prefilter: bool, write: bool) -> None:
 def timed(
     command: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> dict[str, object]:
-    """Wall seconds, peak RSS (MB, largest process) and stdout of one command."""
+    """Wall seconds, CPU seconds (user + sys), peak RSS (MB, largest process) and stdout of
+    one command."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
-        wrapped = [str(TIME), "-f", "%e %M", "-o", report.name, *command]
+        wrapped = [str(TIME), "-f", "%e %M %U %S", "-o", report.name, *command]
         proc = subprocess.run(wrapped, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-        seconds, kilobytes = report.read().strip().splitlines()[-1].split()
+        seconds, kilobytes, user, system = report.read().strip().splitlines()[-1].split()
     return {
         "seconds": float(seconds),
+        "cpu": float(user) + float(system),
         "rss_mb": int(kilobytes) / 1024,
         "stdout": proc.stdout,
         "rc": proc.returncode,
@@ -120,7 +128,7 @@ def scaled_trees(workdir: Path, tree: Path, code: Path) -> dict[str, Path]:
     sys.path.insert(0, str(code))
     from codemods import registry
 
-    codemods = registry()
+    codemods = registry()  # the commands: a --code checkout may predate the declarations
     needles = [n for name in PLAN_001 for n in codemods[name].needles(codemods[name].resolve_options({}))]
     rows = {"1x": tree}
     for factor in (2, 4):
@@ -145,7 +153,7 @@ def scaled_trees(workdir: Path, tree: Path, code: Path) -> dict[str, Path]:
 def median_rows(
     commands: dict[str, Callable[[], dict[str, object]]], repeat: int
 ) -> dict[str, dict[str, object]]:
-    """Run every command ``repeat`` times, alternating; median seconds, max RSS, last output."""
+    """Run every command ``repeat`` times, alternating; median seconds and CPU, max RSS, last output."""
     samples: dict[str, list[dict[str, object]]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, run in commands.items():
@@ -154,6 +162,7 @@ def median_rows(
     for name, runs in samples.items():
         result[name] = {
             "seconds": statistics.median(float(str(r["seconds"])) for r in runs),
+            "cpu": statistics.median(float(str(r["cpu"])) for r in runs),
             "rss_mb": max(float(str(r["rss_mb"])) for r in runs),
             "stdout": runs[-1]["stdout"],
             "runs": len(runs),
@@ -161,13 +170,21 @@ def median_rows(
     return result
 
 
-def print_rows(rows: dict[str, dict[str, object]], ruff_seconds: float) -> None:
+def print_rows(rows: dict[str, dict[str, object]], ruff: dict[str, object], title: str = "what") -> None:
     print()
-    print("| what | wall (median) | x ruff | peak RSS |")
-    print("|---|---|---|---|")
+    print(f"| {title} | wall (median) | x ruff | CPU user+sys (median) | x ruff | peak RSS |")
+    print("|---|---|---|---|---|---|")
+    ruff_seconds, ruff_cpu = float(str(ruff["seconds"])), float(str(ruff["cpu"]))
     for name, row in rows.items():
-        seconds, memory = float(str(row["seconds"])), float(str(row["rss_mb"]))
-        print(f"| {name} | {seconds:.2f} s | {seconds / ruff_seconds:.2f} | {memory:.0f} MB |")
+        seconds, memory, cpu = float(str(row["seconds"])), float(str(row["rss_mb"])), float(str(row["cpu"]))
+        print(
+            f"| {name} | {seconds:.2f} s | {seconds / ruff_seconds:.2f} | {cpu:.2f} s | "
+            f"{cpu / ruff_cpu:.2f} | {memory:.0f} MB |"
+        )
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -210,9 +227,15 @@ def main() -> None:
         f"({sum(1 for _ in injected.rglob('*.py'))} files, {corpus['sites']} injected sites)"
     )
     print(f"code timed: {code}; {repeat} alternating runs per row, median wall time; cores: {os.cpu_count()}")
+    print(f"load average (1, 5, 15 min) at the start: {load_average()}")
+
+    ruff = shutil.which("ruff") or str(Path(PYTHON).parent / "ruff")
 
     def runner_engine(target: Path, *extra: str) -> Callable[[], dict[str, object]]:
         return lambda: timed([PYTHON, str(HERE / "bench_speed.py"), "--drive", str(target), *extra], env=env)
+
+    def ruff_on(target: Path) -> Callable[[], dict[str, object]]:
+        return lambda: timed([ruff, "check", "--no-cache", "--select", "F821", "-q", str(target)])
 
     def runner_cli(target: Path) -> Callable[[], dict[str, object]]:
         command = [
@@ -228,7 +251,6 @@ def main() -> None:
         ]
         return lambda: timed(command, cwd=code, env=env)
 
-    ruff = shutil.which("ruff") or str(Path(PYTHON).parent / "ruff")
     ast_grep = shutil.which("ast-grep") or str(Path(PYTHON).parent / "ast-grep")
     commands: dict[str, Callable[[], dict[str, object]]] = {
         "runner engine, 3 codemods, one pass": runner_engine(tree),
@@ -243,19 +265,32 @@ def main() -> None:
         "--dry-run",
         str(HERE / "corpus.py"),
     ]
-    if timed(probe, cwd=code, env=env)["rc"] == 0:  # the CLI takes several names
+    several = timed(probe, cwd=code, env=env)["rc"] == 0  # the CLI takes several names
+    if several:
         commands["runner codemod apply A,B,C (CLI)"] = runner_cli(tree)
-    commands["ruff check --select F821"] = lambda: timed(
-        [ruff, "check", "--no-cache", "--select", "F821", "-q", str(tree)]
-    )
+    commands["ruff check --select F821"] = ruff_on(tree)
+    torch_only: dict[str, Callable[[], dict[str, object]]] = {}
+    if several:
+        torch_only["runner codemod apply A,B,C (CLI), torch only"] = runner_cli(tree / "torch")
+    torch_only["ruff check --select F821, torch only"] = ruff_on(tree / "torch")
+    commands.update(torch_only)
     if Path(ast_grep).exists():
         commands[f"ast-grep run -p '{SIGMOID_PATTERN}'"] = lambda: timed(
             [ast_grep, "run", "-p", SIGMOID_PATTERN, "-l", "python", str(tree)]
         )
     rows = median_rows(commands, repeat)
-    ruff_seconds = float(str(rows["ruff check --select F821"]["seconds"]))
+    ruff_row = rows["ruff check --select F821"]
+    ruff_seconds = float(str(ruff_row["seconds"]))
+    tree_rows = {k: v for k, v in rows.items() if k not in torch_only}
+    torch_rows = {k: v for k, v in rows.items() if k in torch_only}
+
+    def print_tree_rows() -> None:
+        print_rows(tree_rows, ruff_row, f"tree: torch + demo, {files} files")
+        print_rows(torch_rows, torch_rows["ruff check --select F821, torch only"], "torch's tree alone")
+        print(f"load average after the timed rows: {load_average()}")
+
     if args.tree_only:
-        print_rows(rows, ruff_seconds)
+        print_tree_rows()
         return
 
     # libcst.tool: one run per codemod, summed; on a copy (it writes in place).
@@ -324,7 +359,10 @@ def main() -> None:
 
     engine_row = rows["runner engine, 3 codemods, one pass"]
     tree_summary = json.loads(str(engine_row["stdout"]).strip().splitlines()[-1])
-    print_rows(rows, ruff_seconds)
+    print_tree_rows()
+    print()
+    print("| one run each, on a subset | wall | x ruff (tree) | peak RSS |")
+    print("|---|---|---|---|")
     print(
         f"| libcst.tool codemod, 3 codemods summed ({subset_note}: {subset_files} files, 1 run) | "
         f"{libcst_seconds:.2f} s | {libcst_seconds / ruff_seconds:.1f} | {libcst_rss:.0f} MB |"
@@ -356,22 +394,22 @@ def main() -> None:
     if args.no_scaling:
         return
     print()
-    print("| scaling | files | runner engine | ruff | runner / ruff |")
-    print("|---|---|---|---|---|")
+    print("| scaling | files | runner engine | ruff | runner / ruff | CPU runner / ruff |")
+    print("|---|---|---|---|---|---|")
     for label, target in scaled_trees(args.workdir, tree, code).items():
         scaling = median_rows(
             {
                 "runner": runner_engine(target),
-                "ruff": lambda t=target: timed(
-                    [ruff, "check", "--no-cache", "--select", "F821", "-q", str(t)]
-                ),
+                "ruff": ruff_on(target),
             },
             1 if args.quick else max(1, repeat // 2),
         )
         count = sum(1 for _ in target.rglob("*.py"))
         r, f = float(str(scaling["runner"]["seconds"])), float(str(scaling["ruff"]["seconds"]))
         memory = float(str(scaling["runner"]["rss_mb"]))
-        print(f"| {label} | {count} | {r:.2f} s ({memory:.0f} MB) | {f:.2f} s | {r / f:.2f} |")
+        cpu = float(str(scaling["runner"]["cpu"])) / float(str(scaling["ruff"]["cpu"]))
+        print(f"| {label} | {count} | {r:.2f} s ({memory:.0f} MB) | {f:.2f} s | {r / f:.2f} | {cpu:.2f} |")
+    print(f"load average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -1,16 +1,29 @@
-"""LibCST codemods, one command per module in ``codemods.commands``."""
+"""LibCST codemods, one command per module in ``codemods.commands``, each declared (name,
+needles, options) in ``codemods.declarations``, which costs no LibCST to import."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import TYPE_CHECKING
 
-from codemods.base import RunnerCodemod
+if TYPE_CHECKING:
+    from codemods.base import RunnerCodemod
+    from codemods.contract import CodemodDeclaration
+
+
+def catalog() -> dict[str, type[CodemodDeclaration]]:
+    """Every codemod's declaration by its NAME, without importing LibCST; ``load()`` gives
+    the command."""
+    from codemods.declarations import DECLARATIONS
+
+    return {declaration.NAME: declaration for declaration in DECLARATIONS}
 
 
 def registry() -> dict[str, type[RunnerCodemod]]:
-    """Every codemod by its NAME, found in the modules of ``codemods.commands``."""
+    """Every codemod's LibCST command by its NAME, found in the modules of ``codemods.commands``."""
     import codemods.commands as package
+    from codemods.base import RunnerCodemod
 
     found: dict[str, type[RunnerCodemod]] = {}
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):

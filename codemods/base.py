@@ -23,10 +23,9 @@ in the command's ``METADATA_DEPENDENCIES``.
 from __future__ import annotations
 
 import argparse
-import ast
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import libcst as cst
 import libcst.matchers as m
@@ -44,83 +43,26 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from codemods.contract import Change, CodemodDeclaration, Option, PythonLiteral, Skip
 from codemods.star_imports import star_import_names
+
+__all__ = [
+    "Change",
+    "CodemodDeclaration",
+    "CodemodReport",
+    "NodeLookups",
+    "Option",
+    "PythonLiteral",
+    "RunnerCodemod",
+    "RunnerVisitor",
+    "Skip",
+]
 
 TYPE_CHECKING_NAMES = frozenset({"typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
 # Spelled out for a file that tests the flag without importing it (``if TYPE_CHECKING:``).
 _TYPE_CHECKING_SPELLING = m.Name("TYPE_CHECKING") | m.Attribute(
     value=m.Name("typing") | m.Name("typing_extensions"), attr=m.Name("TYPE_CHECKING")
 )
-
-
-class PythonLiteral(str):
-    """The source text of a Python literal, the kind of an option whose value becomes code.
-
-    Only what ``ast.literal_eval`` accepts (numbers, negative ones included, strings,
-    bytes, True/False/None, tuples/lists/sets/dicts of literals): a blueprint's option
-    is pasted into files the import gate later imports, so it must never be able to
-    call anything (``__import__('os').system(...)`` is refused here, when the options
-    are resolved, before any step runs).
-    """
-
-    __slots__ = ()
-
-    def __new__(cls, text: str) -> PythonLiteral:
-        code = text.strip()
-        try:
-            ast.literal_eval(code)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            raise ValueError(
-                f"not a Python literal (a number, string, True/False/None, or a tuple/list/dict"
-                f" of them): {text!r}"
-            ) from None
-        return super().__new__(cls, code)
-
-
-if TYPE_CHECKING:
-    from codemods.prefilters import Prefilter
-
-
-@dataclass(frozen=True)
-class Option:
-    """One codemod option: ``--arg name=value`` for the runner, ``--name`` for libcst.tool."""
-
-    name: str
-    kind: type[str] | type[int] | type[float] | type[bool] | type[PythonLiteral]
-    default: str | int | float | bool
-    help: str
-
-    def parse(self, text: str) -> str | int | float | bool:
-        if self.kind is PythonLiteral:
-            try:
-                return PythonLiteral(text)
-            except ValueError as err:
-                raise ValueError(f"option {self.name!r}: {err}") from None
-        if self.kind is bool:
-            lowered = text.strip().lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(f"option {self.name!r} takes true or false, not {text!r}")
-        try:
-            return self.kind(text)
-        except ValueError:
-            raise ValueError(f"option {self.name!r} takes a {self.kind.__name__}, not {text!r}") from None
-
-
-@dataclass(frozen=True)
-class Change:
-    codemod: str
-    line: int
-    description: str
-
-
-@dataclass(frozen=True)
-class Skip:
-    codemod: str
-    line: int
-    reason: str
 
 
 @dataclass
@@ -217,11 +159,10 @@ class RunnerVisitor(NodeLookups, ContextAwareVisitor):
         return CodemodContext(wrapper=wrapper, filename=filename)
 
 
-class RunnerCodemod(NodeLookups, VisitorBasedCodemodCommand):
-    NAME: ClassVar[str] = ""
-    DESCRIPTION: str = ""  # libcst declares it as an attribute; one line, kept on the class
-    NEEDLES: ClassVar[tuple[bytes, ...]] = ()
-    OPTIONS: ClassVar[tuple[Option, ...]] = ()
+class RunnerCodemod(NodeLookups, CodemodDeclaration, VisitorBasedCodemodCommand):
+    """A codemod's LibCST command; what it declares (name, needles, options) comes first,
+    from its declaration in ``codemods/declarations.py``."""
+
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (PositionProvider,)
 
     def __init__(self, context: CodemodContext, **options: object) -> None:
@@ -230,47 +171,8 @@ class RunnerCodemod(NodeLookups, VisitorBasedCodemodCommand):
         self.report = CodemodReport()
 
     @classmethod
-    def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
-        """Byte strings of which a file must contain one to be worth parsing.
-
-        Override when the needle depends on an option (the module a lazy import moves).
-        """
-        return cls.NEEDLES
-
-    @classmethod
-    def prefilter(cls) -> Prefilter:
-        """Cheap conservative pre-checks run before parsing (``codemods/prefilters.py``);
-        a codemod without an entry there lets every file through."""
-        from codemods.prefilters import prefilter_for
-
-        return prefilter_for(cls.NAME)
-
-    # -- options -----------------------------------------------------------------
-    @classmethod
-    def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
-        """Defaults, overridden by ``given``; strings are parsed by the option's type.
-
-        libcst.tool passes every declared flag, ``None`` when not given.
-        """
-        known = {opt.name: opt for opt in cls.OPTIONS}
-        unknown = sorted(set(given) - set(known))
-        if unknown:
-            raise ValueError(
-                f"codemod {cls.NAME!r} has no option {unknown[0]!r}"
-                f" (it takes: {', '.join(known) or 'no options'})"
-            )
-        resolved: dict[str, object] = {opt.name: opt.default for opt in cls.OPTIONS}
-        for name, value in given.items():
-            if value is None:
-                continue
-            if isinstance(value, str):
-                resolved[name] = known[name].parse(value)
-            elif known[name].kind is PythonLiteral:
-                # A JSON number or bool from an options file: checked as its source text.
-                resolved[name] = known[name].parse(repr(value))
-            else:
-                resolved[name] = value
-        return resolved
+    def load(cls) -> type[RunnerCodemod]:
+        return cls  # already the command (also a test's subclass of one)
 
     @classmethod
     def add_args(cls, arg_parser: argparse.ArgumentParser) -> None:

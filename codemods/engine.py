@@ -19,37 +19,52 @@ For one file and a list of codemods, cheapest stage first:
 Outcomes are exactly those without the pre-checks. Only ``run_codemods`` (whole trees) skips
 the ``ast`` parse of a file the pre-checks clear, so there a syntax error in a file with no
 candidate shape goes unreported.
+
+Stages 1-3 need no LibCST: this module and the codemods' declarations import none, and stages
+4-5 (``codemods.rewrite``, with the LibCST commands) are imported when a file first reaches
+them. On a tree, ``run_codemods`` screens every file through stages 1-3 in this process and
+sends the paths of the files left, the candidates, to worker processes forked when the first
+one turns up (``codemods.workers``): a tree without candidates never loads LibCST.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import io
-import itertools
 import os
-import stat
-import subprocess
+import re
+import time
 import tokenize
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import libcst as cst
-from libcst.codemod import CodemodContext, SkipFile
-
-from codemods.base import Change, RunnerCodemod, Skip
+from codemods.contract import Change, CodemodDeclaration, Skip
+from codemods.files import VENDORED_DIRS, iter_python_files
 from codemods.prefilters import PASS_THROUGH
+
+if TYPE_CHECKING:
+    from codemods.workers import RewriteWorkers
+
+__all__ = [
+    "VENDORED_DIRS",
+    "CodemodCall",
+    "FileOutcome",
+    "apply_codemods",
+    "iter_python_files",
+    "run_codemods",
+]
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 GENERATED_MARKER = b"@" + b"generated"  # split so this file is not itself "generated"
-_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules"})
-# Code that is someone else's or generated: skipped below a directory target unless asked.
-VENDORED_DIRS = frozenset({"vendor", "third_party", "_vendor", "node_modules", "build", "dist"})
-# Files per task sent to a worker; below two chunks the pool costs more than it saves.
+# Below two chunks of files a tree is run in this process: forking a worker (which imports
+# LibCST again) costs more than it saves.
 CHUNK = 48
+# How often the screening loop looks for workers' results (each look is a system call).
+_POLL_SECONDS = 0.005
 
 Status = Literal["changed", "unchanged", "skipped", "error"]
 
@@ -58,7 +73,7 @@ Status = Literal["changed", "unchanged", "skipped", "error"]
 class CodemodCall:
     """One codemod with its resolved options."""
 
-    codemod: type[RunnerCodemod]
+    codemod: type[CodemodDeclaration]  # a declaration, or the command itself
     options: dict[str, object] = field(default_factory=dict)
 
 
@@ -82,16 +97,6 @@ def _file_level_reason(source: bytes) -> str:
     if b"\x00" in source:
         return "binary content (NUL byte)"
     return ""
-
-
-def _parse(source: bytes) -> cst.Module | str:
-    """The module, or the reason it cannot be parsed."""
-    try:
-        return cst.parse_module(source)
-    except cst.ParserSyntaxError as err:
-        return f"does not parse as Python 3 (line {err.raw_line}: {err.message})"
-    except (UnicodeDecodeError, LookupError, SyntaxError) as err:
-        return f"cannot be decoded: {err}"
 
 
 def _structure(source: bytes) -> ast.Module | None:
@@ -118,30 +123,19 @@ def _prefiltered(source: bytes, calls: Sequence[CodemodCall]) -> tuple[list[Code
     return [c for c in kept if c.codemod.prefilter().structure(tree, c.options)], True
 
 
-def _transform(
-    tree: cst.Module,
-    calls: Sequence[CodemodCall],
-    path: str,
-    cleared: Sequence[CodemodCall] = (),
-) -> tuple[cst.Module, list[Change], list[Skip]]:
-    """Run ``calls`` in order; those in ``cleared`` only once an earlier one changed the tree
-    (their pre-checks spoke for the original source only)."""
-    changes: list[Change] = []
-    skips: list[Skip] = []
-    original = tree
-    for call in calls:
-        if call in cleared and (tree is original or tree.code == original.code):
-            continue
-        command = call.codemod(CodemodContext(filename=path), **call.options)
-        try:
-            tree = command.transform_module(tree)
-        except SkipFile:
-            # The command recorded why; its partial work is discarded.
-            skips.extend(command.report.skips)
-            continue
-        changes.extend(command.report.changes)
-        skips.extend(command.report.skips)
-    return tree, changes, skips
+@functools.lru_cache(maxsize=64)
+def _needle_test(needles: tuple[bytes, ...]) -> Callable[[bytes], bool]:
+    """Whether bytes hold one of ``needles``: one regular expression pass when they share a
+    prefix (the expression engine then scans for the prefix; ``exp(``, ``exp ``, ``exp,``...
+    take six times less than eight ``in`` tests), else one ``in`` per needle."""
+    if len(needles) > 1 and all(len(n) >= 2 and n[:2] == needles[0][:2] for n in needles):
+        search = re.compile(b"|".join(re.escape(n) for n in needles)).search
+        return lambda source: search(source) is not None
+    return lambda source: any(n in source for n in needles)
+
+
+def _holds_needles(source: bytes, call: CodemodCall) -> bool:
+    return _needle_test(tuple(call.codemod.needles(call.options)))(source)
 
 
 def apply_codemods(
@@ -158,7 +152,29 @@ def apply_codemods(
     pre-checks are tested against). A file the pre-checks clear is still checked to parse
     (with ``ast``; LibCST gives the reason when it does not) unless ``report_unparseable`` is
     False: then it is not parsed at all, and a syntax error in it goes unreported."""
-    active = [c for c in calls if any(n in source for n in c.codemod.needles(c.options))]
+    screened = _screen(source, calls, path, prefilter=prefilter, report_unparseable=report_unparseable)
+    if isinstance(screened, FileOutcome):
+        return screened
+    from codemods.rewrite import rewrite  # LibCST, imported by the first file that needs it
+
+    active, cleared = screened
+    return rewrite(source, active, cleared, path, prefilter=prefilter)
+
+
+def still_active(source: bytes, calls: Sequence[CodemodCall]) -> tuple[list[CodemodCall], list[CodemodCall]]:
+    """Of ``calls``, those whose needles ``source`` holds, and those of them its pre-checks
+    clear (a codemod's rewrite verified: a cleared codemod leaves the rewrite unchanged)."""
+    active = [c for c in calls if _holds_needles(source, c)]
+    kept, _ = _prefiltered(source, active)
+    return active, [c for c in active if c not in kept]
+
+
+def _screen(
+    source: bytes, calls: Sequence[CodemodCall], path: str, *, prefilter: bool, report_unparseable: bool
+) -> FileOutcome | tuple[list[CodemodCall], list[CodemodCall]]:
+    """The outcome of stages 1-3 when they decide the file, else the codemods to run on it
+    and those of them the pre-checks cleared (see ``codemods.rewrite``)."""
+    active = [c for c in calls if _holds_needles(source, c)]
     if not active:
         return FileOutcome(path, "unchanged", source, source)
     reason = _file_level_reason(source)
@@ -170,90 +186,7 @@ def apply_codemods(
         if not kept and (not report_unparseable or parses or _structure(source) is not None):
             return FileOutcome(path, "unchanged", source, source)
         cleared = [c for c in active if c not in kept] if kept else []
-    parsed = _parse(source)
-    if isinstance(parsed, str):
-        return FileOutcome(path, "skipped", source, source, reason=parsed)
-
-    try:
-        tree, changes, skips = _transform(parsed, active, path, cleared)
-    except Exception as err:  # a codemod bug must not take the whole run down
-        return FileOutcome(path, "error", source, source, parsed=True, reason=f"codemod crashed: {err!r}")
-    after = tree.bytes
-    outcome = FileOutcome(path, "unchanged", source, source, True, changes, skips)
-    if after == source:
-        return outcome
-
-    problem = _verify(after, active, path)
-    if problem:
-        outcome.status, outcome.reason = "error", f"{problem}; the change was not kept"
-        return outcome
-    outcome.status, outcome.after = "changed", after
-    return outcome
-
-
-def _verify(after: bytes, calls: Sequence[CodemodCall], path: str) -> str:
-    """Empty when ``after`` compiles and a second pass leaves it unchanged."""
-    try:
-        compile(after, path, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as err:
-        return f"the rewrite does not compile ({err})"
-    reparsed = _parse(after)
-    if isinstance(reparsed, str):
-        return f"the rewrite does not re-parse ({reparsed})"
-    again, _, _ = _transform(reparsed, calls, path)
-    if again.bytes != after:
-        return "the rewrite is not idempotent (a second pass changes it again)"
-    return ""
-
-
-def _git_visible(root: Path) -> set[str] | None:
-    """Paths under ``root`` (relative to it) that git tracks or would not ignore; None when
-    ``root`` is not in a git work tree (then nothing is filtered)."""
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0:
-        return None
-    return {os.fsdecode(p) for p in proc.stdout.split(b"\0") if p}
-
-
-def iter_python_files(root: Path, *, include_vendored: bool = False) -> Iterator[Path]:
-    """``root`` itself if a file, else every ``*.py`` below it in sorted order.
-
-    Below a directory, files git ignores (``.gitignore``, when ``root`` is in a git work
-    tree) and directories of vendored or generated code (``VENDORED_DIRS``) are left out,
-    the latter unless ``include_vendored``. Only regular files are yielded (never a FIFO).
-    """
-    if root.is_file():
-        yield root
-        return
-    visible = _git_visible(root)
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
-            d for d in dirnames if d not in _SKIPPED_DIRS and (include_vendored or d not in VENDORED_DIRS)
-        )
-        relative_dir = os.path.relpath(dirpath, root)
-        for name in sorted(filenames):
-            if not name.endswith(".py"):
-                continue
-            path = Path(dirpath) / name
-            if visible is not None:
-                relative = name if relative_dir == "." else f"{relative_dir}/{name}"
-                if relative.replace(os.sep, "/") not in visible:
-                    continue
-            try:
-                if not stat.S_ISREG(path.stat().st_mode):
-                    continue
-            except OSError:
-                continue
-            yield path
+    return active, cleared
 
 
 def _light(outcome: FileOutcome) -> FileOutcome:
@@ -263,18 +196,33 @@ def _light(outcome: FileOutcome) -> FileOutcome:
     return outcome
 
 
-def _process(paths: Sequence[Path], calls: Sequence[CodemodCall], prefilter: bool) -> list[FileOutcome]:
-    """Read and transform ``paths`` one at a time (in a worker, or in this process)."""
-    outcomes = []
-    for path in paths:
-        try:
-            source = path.read_bytes()
-        except OSError as err:
-            outcomes.append(FileOutcome(str(path), "error", b"", b"", reason=f"cannot read: {err.strerror}"))
-            continue
-        outcome = apply_codemods(source, calls, str(path), prefilter=prefilter, report_unparseable=False)
-        outcomes.append(_light(outcome))
-    return outcomes
+def _read(path: Path) -> bytes | FileOutcome:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        return FileOutcome(str(path), "error", b"", b"", reason=f"cannot read: {err.strerror}")
+
+
+def outcome_of(path: Path, calls: Sequence[CodemodCall], prefilter: bool) -> FileOutcome:
+    """Read and transform one file of a tree (in a worker, or in this process)."""
+    source = _read(path)
+    if isinstance(source, FileOutcome):
+        return source
+    return _light(apply_codemods(source, calls, str(path), prefilter=prefilter, report_unparseable=False))
+
+
+def _screened(path: Path, calls: Sequence[CodemodCall], prefilter: bool) -> FileOutcome | None:
+    """The file's outcome when stages 1-3 decide it (as ``outcome_of`` would give it), else
+    None: a candidate for LibCST."""
+    source = _read(path)
+    if isinstance(source, FileOutcome):
+        return source
+    screened = _screen(source, calls, str(path), prefilter=prefilter, report_unparseable=False)
+    return _light(screened) if isinstance(screened, FileOutcome) else None
+
+
+def _cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def run_codemods(
@@ -288,16 +236,48 @@ def run_codemods(
 
     Files are read one at a time and an unchanged file's outcome carries no bytes, so memory
     stays flat however large the tree. With many files and ``jobs`` > 1 (default: the CPU
-    count), chunks of paths (never contents) go to a process pool.
+    count), this process screens every file and worker processes (forked when the first
+    candidate turns up, see ``codemods.workers``) run LibCST on the candidates' paths.
     """
-    if jobs is None:
-        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    jobs = _cpu_count() if jobs is None else jobs
     pending = list(paths)
     if jobs <= 1 or len(pending) < 2 * CHUNK:
-        for start in range(0, len(pending), CHUNK):
-            yield from _process(pending[start : start + CHUNK], calls, prefilter)
+        for path in pending:
+            yield outcome_of(path, calls, prefilter)
         return
-    chunks = [pending[i : i + CHUNK] for i in range(0, len(pending), CHUNK)]
-    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
-        for outcomes in pool.map(_process, chunks, itertools.repeat(calls), itertools.repeat(prefilter)):
-            yield from outcomes
+    work = functools.partial(outcome_of, calls=calls, prefilter=prefilter)
+    ready: dict[int, FileOutcome] = {}
+    following = 0  # the index of the next outcome to yield
+    workers: RewriteWorkers | None = None  # forked with the first candidate
+    try:
+        polled = time.monotonic()
+        for index, path in enumerate(pending):
+            screened = _screened(path, calls, prefilter)
+            if screened is not None:
+                ready[index] = screened
+            else:
+                if workers is None:
+                    from codemods.workers import RewriteWorkers
+
+                    # While this process screens, one core is its own: jobs - 1 workers.
+                    workers = RewriteWorkers(work, limit=jobs - 1)
+                workers.submit(index, path)
+            if workers is not None and workers.busy() and time.monotonic() - polled > _POLL_SECONDS:
+                ready.update(workers.collect())
+                polled = time.monotonic()
+            while following in ready:
+                yield ready.pop(following)
+                following += 1
+        if workers is not None:
+            workers.widen(jobs)
+        while following < len(pending):
+            if following not in ready:
+                if workers is None or not workers.busy():
+                    raise RuntimeError(f"no outcome for {pending[following]} and no worker holds it")
+                ready.update(workers.collect(block=True))
+                continue
+            yield ready.pop(following)
+            following += 1
+    finally:
+        if workers is not None:
+            workers.close()

@@ -6,8 +6,7 @@ their base class :class:`FunctionTargetCodemod`.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import ClassVar, Literal
 
 import libcst as cst
@@ -15,24 +14,9 @@ from libcst.codemod import CodemodContext
 from libcst.metadata import ProviderT, QualifiedNameProvider, ScopeProvider
 
 from codemods.base import RunnerCodemod
+from codemods.declarations import FunctionTargetDeclaration
 
-IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 OVERLOAD = frozenset({"typing.overload", "typing_extensions.overload"})
-
-
-def check_param_name(name: str) -> None:
-    """Raise ``ValueError`` unless ``name`` is an identifier (the ``param`` option)."""
-    if not IDENT.match(name):
-        raise ValueError(f"option 'param' takes an identifier, not {name!r}")
-
-
-def check_function_spec(spec: str) -> None:
-    """Raise ``ValueError`` unless ``spec`` is ``name`` or a dotted ``Class.method`` path."""
-    parts = spec.split(".")
-    if not spec or not all(IDENT.match(p) or p == "<locals>" for p in parts):
-        raise ValueError(f"option 'function' takes a name or Class.method, not {spec!r}")
-    if parts[-1] == "<locals>":
-        raise ValueError(f"option 'function' must end with a function name, not {spec!r}")
 
 
 def spec_matches(spec: str, bare_name: str, qualified_names: Iterator[str]) -> bool:
@@ -49,17 +33,10 @@ def spec_matches(spec: str, bare_name: str, qualified_names: Iterator[str]) -> b
     return False
 
 
-def function_needles(spec: str) -> tuple[bytes, ...]:
-    """Bytes one of which a file defining ``spec`` contains: ``def name`` (also matches
-    ``async def``), or ``name = lambda`` for the lambda skip."""
-    name = spec.rsplit(".", 1)[-1].encode()
-    return (b"def " + name, name + b" = lambda", name + b"=lambda")
-
-
 NO_PARAM = "no such parameter"  # what decide() returns for a def without the parameter
 
 
-class FunctionTargetCodemod(RunnerCodemod):
+class FunctionTargetCodemod(FunctionTargetDeclaration, RunnerCodemod):
     """A codemod acting on one named function's signature or body (options ``function``, ``param``).
 
     It finds every def the ``function`` option names (``name`` or ``Class.method``) and
@@ -75,20 +52,6 @@ class FunctionTargetCodemod(RunnerCodemod):
         QualifiedNameProvider,
         ScopeProvider,
     )
-
-    @classmethod
-    def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
-        options = super().resolve_options(given)
-        check_function_spec(str(options["function"]))
-        check_param_name(str(options["param"]))
-        return options
-
-    @classmethod
-    def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
-        """Needles for these (resolved) options: where the function is defined."""
-        default = next((o.default for o in cls.OPTIONS if o.name == "function"), "")
-        spec = str(options.get("function") or default)
-        return function_needles(spec) if spec else cls.NEEDLES
 
     def __init__(self, context: CodemodContext, **options: object) -> None:
         super().__init__(context, **options)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from codemods.engine import iter_python_files
+from codemods.files import iter_python_entries
 from runner.errors import InputError
 
 
@@ -90,6 +90,7 @@ class FoundFile:
     resolved: Path  # symlinks resolved: the file to read and write
     problem: str = ""  # why it is not read (skipped), empty when it may be
     escapes: bool = False  # it resolves outside the boundary or into .git
+    is_link: bool = False  # ``path`` is a symlink (then ``resolved`` is what is read and written)
 
 
 def vet_found_file(path: Path, root: Path, *, boundary: str = "the repository") -> FoundFile:
@@ -111,14 +112,25 @@ def vet_found_file(path: Path, root: Path, *, boundary: str = "the repository") 
     return FoundFile(path, resolved)
 
 
-def _nested_repository(path: Path, root: Path) -> Path | None:
-    """The directory below ``root`` holding a ``.git`` of its own (a submodule) that contains ``path``."""
-    for parent in path.parents:
-        if parent == root or not parent.is_relative_to(root):
-            return None
-        if os.path.lexists(parent / ".git"):
-            return parent
-    return None
+class _NestedRepositories:
+    """Which directory below ``root`` holding a ``.git`` of its own (a submodule) contains a
+    given directory; one ``lexists`` per directory however many files it holds."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.known: dict[Path, Path | None] = {}
+
+    def of(self, directory: Path) -> Path | None:
+        if directory in self.known:
+            return self.known[directory]
+        if directory == self.root or not directory.is_relative_to(self.root):
+            found = None
+        elif os.path.lexists(directory / ".git"):
+            found = directory
+        else:
+            found = self.of(directory.parent)
+        self.known[directory] = found
+        return found
 
 
 def python_files_under(
@@ -131,12 +143,17 @@ def python_files_under(
     and its target) once.
     """
     root = root.resolve()
-    base = target.resolve() if target.is_dir() else target.parent.resolve() / target.name
+    is_dir = target.is_dir()
+    base = target.resolve() if is_dir else target.parent.resolve() / target.name
+    # Below a resolved directory inside root and outside .git, a file that is not a link is
+    # its own resolved path (the walk enters no linked directory): nothing to vet.
+    plain_inside = is_dir and base.is_relative_to(root) and ".git" not in base.relative_to(root).parts
     seen: set[Path] = set()
     nested: set[Path] = set()
-    for path in iter_python_files(target, include_vendored=include_vendored):
-        absolute = base / path.relative_to(target) if target.is_dir() else base
-        repository = _nested_repository(absolute, root)
+    repositories = _NestedRepositories(root)
+    for path, link in iter_python_entries(target, include_vendored=include_vendored):
+        absolute = base / path.relative_to(target) if is_dir else base
+        repository = repositories.of(absolute.parent)
         if repository is not None:
             if repository not in nested:
                 nested.add(repository)
@@ -147,10 +164,13 @@ def python_files_under(
                     shown, repository, "is a git submodule or nested repository; its files are not edited"
                 )
             continue
-        found = vet_found_file(absolute, root, boundary=boundary)
+        if plain_inside and not link:
+            found = FoundFile(path, absolute)
+        else:
+            found = vet_found_file(absolute, root, boundary=boundary)
         if found.problem or found.resolved not in seen:
             seen.add(found.resolved)
-            yield FoundFile(path, found.resolved, found.problem, found.escapes)
+            yield FoundFile(path, found.resolved, found.problem, found.escapes, link)
 
 
 def enclosing_root(target: Path) -> Path:

@@ -7,7 +7,6 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-import codemods.engine as engine
 from codemods import registry
 from codemods.base import RunnerCodemod
 from codemods.engine import CodemodCall, apply_codemods
@@ -54,7 +53,7 @@ def test_file_without_needles_is_never_parsed(monkeypatch: pytest.MonkeyPatch) -
     def fail(*_: object) -> None:
         raise AssertionError("parsed")
 
-    monkeypatch.setattr(engine.cst, "parse_module", fail)
+    monkeypatch.setattr(cst, "parse_module", fail)
     outcome = apply_codemods(b"def f(q):\n    return q + 1\n", _all(), "plain.py")
     assert outcome.status == "unchanged" and not outcome.parsed
 
@@ -67,7 +66,7 @@ def test_one_parse_for_all_codemods(monkeypatch: pytest.MonkeyPatch) -> None:
         calls.append(1)
         return real(source)
 
-    monkeypatch.setattr(engine.cst, "parse_module", counting)
+    monkeypatch.setattr(cst, "parse_module", counting)
     source = (
         b"import torch\nimport wandb\n\ndef f(x):\n    wandb.log({})\n"
         b"    return torch.reciprocal(1 + torch.exp(-x)).detach()\n"

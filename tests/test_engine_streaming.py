@@ -7,9 +7,11 @@ import re
 import subprocess
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
 from codemods import registry
+from codemods.base import RunnerCodemod
 from codemods.engine import CHUNK, CodemodCall, iter_python_files, run_codemods
 
 LOGISTIC = b"import torch\n\n\ndef f(x):\n    return 1 / (1 + torch.exp(-x))\n"
@@ -107,3 +109,31 @@ def test_codemod_apply_rejects_unknown_names_and_options(
 
     with pytest.raises(InputError, match=re.escape(message)):
         codemod_apply(names, options, [tmp_path], dry_run=True)
+
+
+class ExitInWorker(RunnerCodemod):
+    """Test double: the process transforming a file that says ``boom`` dies (exit code 9)."""
+
+    NAME = "exit-in-worker"
+    NEEDLES = (b"boom",)
+
+    def transform_module(self, tree: cst.Module) -> cst.Module:
+        os._exit(9)
+
+
+def test_a_worker_that_dies_leaves_its_file_as_an_error_and_the_run_goes_on(tmp_path: Path) -> None:
+    count = 2 * CHUNK + 7
+    for index in range(count):
+        body = b"boom = 1\n" if index in (10, 50) else LOGISTIC if index == 30 else b"x = 1\n"
+        (tmp_path / f"m{index:03}.py").write_bytes(body)
+    sigmoid = registry()["reciprocal-exp-to-sigmoid"]
+    calls = [CodemodCall(sigmoid, sigmoid.resolve_options({})), CodemodCall(ExitInWorker)]
+    outcomes = list(run_codemods(list(iter_python_files(tmp_path)), calls, jobs=2))
+    assert [o.path for o in outcomes] == [str(p) for p in iter_python_files(tmp_path)]
+    by_name = {Path(o.path).name: o for o in outcomes}
+    for name in ("m010.py", "m050.py"):
+        assert by_name[name].status == "error"
+        assert by_name[name].reason == "the process rewriting it exited unexpectedly (exit code 9)"
+    assert by_name["m030.py"].status == "changed"  # queued behind m010 or not, it is rewritten
+    others = [o for n, o in by_name.items() if n not in ("m010.py", "m030.py", "m050.py")]
+    assert all(o.status == "unchanged" for o in others)

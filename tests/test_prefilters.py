@@ -14,7 +14,6 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-import codemods.engine as engine
 from benchmarks.corpus import DETACH_SITES, SIGMOID_SITES, WANDB_SITES, build_injected
 from codemods import registry
 from codemods.engine import CodemodCall, FileOutcome, apply_codemods
@@ -142,7 +141,7 @@ def test_files_the_prechecks_clear_are_never_parsed_by_libcst(
     def fail(*_: object) -> cst.Module:
         raise AssertionError("LibCST parsed a file the pre-checks should clear")
 
-    monkeypatch.setattr(engine.cst, "parse_module", fail)
+    monkeypatch.setattr(cst, "parse_module", fail)
     outcome = apply_codemods(source, _plan_001(), "plain.py")
     assert outcome.status == "unchanged" and not outcome.parsed
 

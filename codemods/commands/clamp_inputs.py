@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -37,8 +36,8 @@ from codemods.analysis.clamp_facts import (
     format_number,
     literal_number,
 )
-from codemods.base import Option
-from codemods.targets import NO_PARAM, FunctionTargetCodemod, function_needles
+from codemods.declarations import ClampInputsDeclaration
+from codemods.targets import NO_PARAM, FunctionTargetCodemod
 
 
 @dataclass
@@ -50,7 +49,7 @@ class _Plan:
     add_torch_import: bool = False
 
 
-class ClampInputs(FunctionTargetCodemod):
+class ClampInputs(ClampInputsDeclaration, FunctionTargetCodemod):
     """Insert a NaN/Inf check and a clamp of one tensor parameter at the start of a function.
 
     With the defaults, the start of every ``forward`` taking ``pred`` gets, after the
@@ -116,27 +115,7 @@ class ClampInputs(FunctionTargetCodemod):
             return (pred - gt).abs().mean()
     """
 
-    NAME: ClassVar[str] = "clamp-inputs"
-    DESCRIPTION = "Insert a NaN/Inf check and pred = pred.clamp(0, 1) at the start of a function."
     LAMBDA_REASON: ClassVar[str] = "a guard cannot be inserted into a lambda body"
-    NEEDLES: ClassVar[tuple[bytes, ...]] = function_needles("forward")
-    OPTIONS: ClassVar[tuple[Option, ...]] = (
-        Option("function", str, "forward", "function name, or Class.method"),
-        Option("param", str, "pred", "the parameter to guard"),
-        Option("min", float, 0.0, "lower clamp bound"),
-        Option("max", float, 1.0, "upper clamp bound"),
-        Option("check_finite", bool, True, "also insert the NaN/Inf check"),
-    )
-
-    @classmethod
-    def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
-        options = super().resolve_options(given)
-        low, high = options["min"], options["max"]
-        if not isinstance(low, int | float) or not isinstance(high, int | float):
-            raise ValueError("options 'min' and 'max' take numbers")
-        if not (math.isfinite(low) and math.isfinite(high)) or low > high:
-            raise ValueError(f"options 'min' and 'max' must be finite with min <= max: {low}, {high}")
-        return options
 
     def __init__(self, context: CodemodContext, **options: object) -> None:
         super().__init__(context, **options)

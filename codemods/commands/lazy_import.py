@@ -7,8 +7,7 @@ the result.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 import libcst as cst
@@ -32,18 +31,9 @@ from codemods.analysis.lazy_import_plan import (
     code,
     imports_module,
 )
-from codemods.base import Option, RunnerCodemod
+from codemods.base import RunnerCodemod
+from codemods.declarations import LazyImportDeclaration, module_option
 from codemods.imports import remove_import_aliases
-
-_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
-
-
-def module_option(options: Mapping[str, object]) -> str:
-    """The ``module`` option, checked to be a dotted module name."""
-    value = options.get("module", "wandb")
-    if not isinstance(value, str) or not _DOTTED.match(value):
-        raise ValueError(f"option 'module' takes a dotted module name, not {value!r}")
-    return value
 
 
 def _is_docstring(statement: cst.BaseStatement | cst.BaseSmallStatement) -> bool:
@@ -67,7 +57,7 @@ def _prepend(
     return suite.with_changes(body=[*suite.body[:at], *statements, *suite.body[at:]])
 
 
-class LazyImport(RunnerCodemod):
+class LazyImport(LazyImportDeclaration, RunnerCodemod):
     """Move a module-level ``import wandb`` into every function that uses it.
 
     Importing the file then no longer imports the module (option ``module``,
@@ -137,29 +127,12 @@ class LazyImport(RunnerCodemod):
             Image = wandb.Image
     """
 
-    NAME: ClassVar[str] = "lazy-import"
-    DESCRIPTION = "Move a module-level import (default: wandb) into the functions that use it."
-    NEEDLES: ClassVar[tuple[bytes, ...]] = (b"wandb",)
-    OPTIONS: ClassVar[tuple[Option, ...]] = (
-        Option("module", str, "wandb", "the module whose imports are made lazy"),
-    )
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         *RunnerCodemod.METADATA_DEPENDENCIES,
         ScopeProvider,
         ParentNodeProvider,
         ExpressionContextProvider,
     )
-
-    @classmethod
-    def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
-        options = super().resolve_options(given)
-        module_option(options)  # refused here, as bad input, not later as a crash
-        return options
-
-    @classmethod
-    def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
-        # Every import of a module spells its name out in full.
-        return (module_option({**options}).encode(),)
 
     def __init__(self, context: CodemodContext, **options: object) -> None:
         super().__init__(context, **options)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
 
 import libcst as cst
@@ -28,7 +27,8 @@ from codemods.analysis.logistic import (
     plain_parens,
     sole_argument,
 )
-from codemods.base import Option, RunnerCodemod
+from codemods.base import RunnerCodemod
+from codemods.declarations import ReciprocalExpToSigmoidDeclaration
 from codemods.imports import carry_lines, is_blank
 
 _EXP_WORD = re.compile(r"\bexp\b")
@@ -37,7 +37,7 @@ _TORCH_EXP = QualifiedName("torch.exp", QualifiedNameSource.IMPORT)
 _TORCH_RECIPROCAL = QualifiedName("torch.reciprocal", QualifiedNameSource.IMPORT)
 
 
-class ReciprocalExpToSigmoid(RunnerCodemod):
+class ReciprocalExpToSigmoid(ReciprocalExpToSigmoidDeclaration, RunnerCodemod):
     """Rewrite the logistic function written by hand with torch as ``torch.sigmoid``.
 
     Matched, under any import spelling (``import torch as T``, ``from torch import
@@ -101,38 +101,11 @@ class ReciprocalExpToSigmoid(RunnerCodemod):
         y = 1 / (1 + torch.exp(-z, out=buffer))
     """
 
-    NAME: ClassVar[str] = "reciprocal-exp-to-sigmoid"
-    DESCRIPTION = "Rewrite hand-written logistic functions 1 / (1 + torch.exp(-z)) as torch.sigmoid(z)."
-    # The name `exp` ends in one of these in every form we match (`torch.exp(`, `(-z).exp()`,
-    # `from torch import exp as e`, `import exp,`...). A bare b"exp" would also match
-    # `expected`, `export`, `expand`... in most files of a large tree and defeat the needle.
-    NEEDLES: ClassVar[tuple[bytes, ...]] = tuple(
-        b"exp" + end for end in (b"(", b" ", b",", b")", b"\n", b"\r", b"\t", b"\\")
-    )
-    OPTIONS: ClassVar[tuple[Option, ...]] = (
-        Option(
-            "clamp",
-            float,
-            0.0,
-            "when > 0, clamp the sigmoid input to [-clamp, clamp]; 0 leaves it unclamped",
-        ),
-    )
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         *RunnerCodemod.METADATA_DEPENDENCIES,
         QualifiedNameProvider,
         ScopeProvider,
     )
-
-    @classmethod
-    def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
-        resolved = super().resolve_options(given)
-        clamp = resolved["clamp"]
-        if isinstance(clamp, bool) or not isinstance(clamp, (int, float)):
-            raise ValueError(f"option 'clamp' takes a float, not {clamp!r}")
-        if not math.isfinite(clamp) or clamp < 0:
-            raise ValueError(f"option 'clamp' must be a finite number >= 0, not {clamp!r}")
-        resolved["clamp"] = float(clamp)
-        return resolved
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
         # The needle `exp` is in nearly every file (`except`, `expand`), and scope and

@@ -17,10 +17,11 @@ from libcst.metadata import (
 )
 
 from codemods.analysis.detach_flow import CandidateFinder, DetachCpuAnalysis, match_pair
-from codemods.base import Option, RunnerCodemod
+from codemods.base import RunnerCodemod
+from codemods.declarations import RemoveDetachCpuDeclaration
 
 
-class RemoveDetachCpu(RunnerCodemod):
+class RemoveDetachCpu(RemoveDetachCpuDeclaration, RunnerCodemod):
     """Remove ``.detach().cpu()`` in a LightningModule's ``validation_step``.
 
     Lightning already runs ``validation_step``/``test_step``/``predict_step``
@@ -90,17 +91,6 @@ class RemoveDetachCpu(RunnerCodemod):
                 return self(batch).detach().cpu().numpy()
     """
 
-    NAME: ClassVar[str] = "remove-detach-cpu"
-    DESCRIPTION = "Drop .detach().cpu() in a LightningModule's validation_step so tensors stay on the GPU."
-    NEEDLES: ClassVar[tuple[bytes, ...]] = (b"detach",)
-    OPTIONS: ClassVar[tuple[Option, ...]] = (
-        Option(
-            "method",
-            str,
-            "validation_step",
-            "name of the LightningModule method to clean (e.g. test_step)",
-        ),
-    )
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         *RunnerCodemod.METADATA_DEPENDENCIES,
         ParentNodeProvider,

@@ -13,8 +13,6 @@ and uses the same two LibCST helpers ``RenameCommand`` uses for imports
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from typing import ClassVar
 
 import libcst as cst
@@ -30,24 +28,16 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from codemods.base import Option, RunnerCodemod
+from codemods.base import RunnerCodemod
+from codemods.declarations import ReplaceCallsDeclaration, split_qualified
 from codemods.imports import remove_import_aliases
-
-_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+\Z")
 
 
 def code_of_new(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
 
 
-def _split(option: str, value: str) -> tuple[str, str]:
-    if not _DOTTED.match(value):
-        raise ValueError(f"option {option!r} takes a dotted name module.function, not {value!r}")
-    module, _, name = value.rpartition(".")
-    return module, name
-
-
-class ReplaceCalls(RunnerCodemod):
+class ReplaceCalls(ReplaceCallsDeclaration, RunnerCodemod):
     """Replace every call of ``old`` (a qualified name) by a call of ``new``.
 
     ``old`` is found by what names refer to, not how they are spelled: ``from pkg.mod
@@ -90,12 +80,6 @@ class ReplaceCalls(RunnerCodemod):
         CHECKS = [check_polygon]
     """
 
-    NAME: ClassVar[str] = "replace-calls"
-    DESCRIPTION = "Replace every call of one function (by qualified name) with a call of another."
-    OPTIONS: ClassVar[tuple[Option, ...]] = (
-        Option("old", str, "", "qualified name of the callable whose calls are replaced (required)"),
-        Option("new", str, "", "qualified name of the callable called instead (required)"),
-    )
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
         *RunnerCodemod.METADATA_DEPENDENCIES,
         ParentNodeProvider,
@@ -103,27 +87,12 @@ class ReplaceCalls(RunnerCodemod):
         ScopeProvider,
     )
 
-    @classmethod
-    def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
-        options = super().resolve_options(given)
-        _split("old", str(options["old"]))
-        _split("new", str(options["new"]))
-        if options["old"] == options["new"]:
-            raise ValueError("options 'old' and 'new' name the same callable")
-        return options
-
-    @classmethod
-    def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
-        # Every spelling of ``old`` (import line or attribute) contains its last part.
-        old = str(options.get("old") or "")
-        return (old.rpartition(".")[2].encode(),) if old else cls.NEEDLES
-
     def __init__(self, context: CodemodContext, **options: object) -> None:
         super().__init__(context, **options)
         self.old = str(self.options["old"])
         self.new = str(self.options["new"])
-        self.new_module, self.new_name = _split("new", self.new)
-        self.old_module, self.old_name = _split("old", self.old)
+        self.new_module, self.new_name = split_qualified("new", self.new)
+        self.old_module, self.old_name = split_qualified("old", self.old)
         self._consumed: set[cst.CSTNode] = set()  # nodes of replaced calls' names
         self._bindings: list[ImportAssignment] = []  # the imports those names came from
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
-from typing import ClassVar
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
 
-from codemods.base import Option, PythonLiteral
+from codemods.declarations import ReplaceDefaultDeclaration
 from codemods.targets import NO_PARAM, FunctionTargetCodemod
 
 
@@ -45,7 +43,7 @@ def same_value(left: str, right: str) -> bool:
         return False
 
 
-class ReplaceDefault(FunctionTargetCodemod):
+class ReplaceDefault(ReplaceDefaultDeclaration, FunctionTargetCodemod):
     """Set the default value of one parameter of a function or method.
 
     ``function`` is a bare name (every def of that name) or ``Class.method`` (the tail
@@ -80,30 +78,6 @@ class ReplaceDefault(FunctionTargetCodemod):
 
         def soft_clamp_logits(x, threshold: float = 20.0, max_val: float = 100.0): ...
     """
-
-    NAME: ClassVar[str] = "replace-default"
-    DESCRIPTION = "Set one parameter's default value in a function or method signature."
-    NEEDLES: ClassVar[tuple[bytes, ...]] = (b"def ",)
-    OPTIONS: ClassVar[tuple[Option, ...]] = (
-        Option("function", str, "", "function name, or Class.method (required)"),
-        Option("param", str, "", "the parameter whose default changes (required)"),
-        Option("value", PythonLiteral, "", "the new default, a Python literal (required)"),
-        Option("expect", str, "", "the current default; if it differs, skip (optional)"),
-    )
-
-    @classmethod
-    def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
-        options = super().resolve_options(given)
-        try:
-            parse_default(str(options["value"]))
-        except ValueError as err:
-            raise ValueError(f"option 'value': {err}") from None
-        if options["expect"]:
-            try:
-                parse_default(str(options["expect"]))
-            except ValueError as err:
-                raise ValueError(f"option 'expect': {err}") from None
-        return options
 
     def __init__(self, context: CodemodContext, **options: object) -> None:
         super().__init__(context, **options)

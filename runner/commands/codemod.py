@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from codemods import registry
+from codemods import catalog
 from codemods.engine import CodemodCall, run_codemods
-from runner.commands.session import Progress, quiet
 from runner.errors import InputError
 from runner.fsutil import atomic_write, enclosing_root, python_files_under
 from runner.report import (
@@ -23,9 +23,16 @@ from runner.report import (
     FileOutcomeRow,
     OptionValue,
 )
-from runner.reporting import unified_diff
-from runner.repository import Repository
-from runner.transaction import Transaction, exclusive
+
+# A dry run on a large tree is timed against ruff: git, the journal and the blueprint model
+# are imported only to write (LibCST only when a file reaches it, see codemods.engine).
+if TYPE_CHECKING:
+    from runner.commands.session import Progress
+    from runner.repository import Repository
+
+
+def _quiet(_: str) -> None:
+    pass
 
 
 def codemod_list() -> CommandReport:
@@ -40,7 +47,7 @@ def codemod_list() -> CommandReport:
                     for o in cls.OPTIONS
                 ],
             )
-            for name, cls in sorted(registry().items())
+            for name, cls in sorted(catalog().items())
         ]
     )
     return report
@@ -55,7 +62,7 @@ def _calls(names_text: str, options: dict[str, str]) -> list[CodemodCall]:
 
     With several codemods an option ``key=value`` goes to every one that declares ``key``,
     and ``name.key=value`` to that one only."""
-    known = registry()
+    known = catalog()
     names = list(dict.fromkeys(n.strip() for n in names_text.split(",") if n.strip()))
     for name in names or [names_text]:
         if name not in known:
@@ -88,7 +95,7 @@ def codemod_apply(
     *,
     dry_run: bool,
     include_vendored: bool = False,
-    progress: Progress = quiet,
+    progress: Progress = _quiet,
 ) -> CommandReport:
     """Run one codemod, or several (``a,b,c``) in one pass, on files and directories.
 
@@ -107,6 +114,8 @@ def codemod_apply(
         for path, after in new_bytes.items():
             atomic_write(path, after)
     else:
+        from runner.transaction import Transaction, exclusive
+
         run_id = uuid.uuid4().hex[:12]
         with exclusive(repo, run_id, "codemod apply") as notes:
             report.notes += notes  # a killed runner's half-done task is rolled back first
@@ -152,7 +161,7 @@ def _apply(
                     )
                 )
             else:  # a symlink is reported (and edited) as its target: the link stays a link
-                every_path.append(found.resolved if found.path.is_symlink() else found.path)
+                every_path.append(found.resolved if found.is_link else found.path)
     for outcome in run_codemods(every_path, calls):
         path = Path(outcome.path)
         totals["scanned"] += 1
@@ -172,6 +181,8 @@ def _apply(
         )
         if outcome.status == "changed":
             if dry_run:
+                from runner.reporting import unified_diff
+
                 diff.append(unified_diff(str(path), outcome.before, outcome.after))
             else:
                 # The directory resolved, the file not: a symlink is the path the user named.
@@ -192,6 +203,8 @@ def _apply(
 
 
 def _repository_of(path: Path) -> Repository | None:
+    from runner.repository import Repository
+
     try:
         repo = Repository(path.parent, enclosing=True)
         repo.head()
