@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from codemods.engine import iter_python_files
 from runner.errors import InputError
 
 
@@ -130,6 +129,10 @@ def python_files_under(
     reported once, as a problem, with its directory; a file reached twice (a link
     and its target) once.
     """
+    # Imported here: the engine loads LibCST, which a command that never walks a tree should not
+    # wait for (a run starts its import gate's server before loading it).
+    from codemods.engine import iter_python_files
+
     root = root.resolve()
     base = target.resolve() if target.is_dir() else target.parent.resolve() / target.name
     seen: set[Path] = set()
