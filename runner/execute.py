@@ -473,7 +473,7 @@ def run_gates(
                 root_dir = gate.files[0].rstrip("/")
                 if not tree.files_under(root_dir):
                     raise InputError("is not a folder of configs (no file under it)", path=root_dir)
-                results += check_config_references(root_dir, tree.files_under(root_dir), tree.read)
+                results += _config_references(root_dir, tree.files_under(root_dir), tree.read)
                 continue
             results += _explicit_gate(gate, planned, plan, execution, tree, content, tracked_py, imports)
         except InputError as err:
@@ -481,7 +481,8 @@ def run_gates(
             results.append(
                 GateResult(gate.gate, err.path or "", "failed", f"step at line {line}: {err.message}")
             )
-    checkpoint("during-gates")
+    if on_disk:  # the crash-safety stage: gates on files written (not a run's look ahead)
+        checkpoint("during-gates")
     settings = load_settings(root)  # [tool.runner.gates]: the automatic gates on or off
     changed_configs: dict[str, list[str]] = defaultdict(list)  # config root -> changed YAML under it
     for relative in execution.changed_files():
@@ -507,7 +508,7 @@ def run_gates(
             if (configs := config_root(relative)) is not None:
                 changed_configs[configs].append(relative)
     for configs, changed in changed_configs.items():
-        results += check_config_references(configs, tree.files_under(configs), tree.read, changed)
+        results += _config_references(configs, tree.files_under(configs), tree.read, changed)
     results += _import_gates(root, import_requests, on_disk, python, import_cache, code_state)
     for gate in timing_requests:
         if not on_disk:
@@ -568,6 +569,15 @@ def _pattern(gate: Gate, source: bytes, relative: str) -> GateResult:
         return check_present(source, relative, gate.outer)
 
     return memoized((gate.gate, digest(source), relative, gate.outer, gate.inner), check)
+
+
+def _config_references(
+    root: str, files: list[str], read: Callable[[str], bytes | None], changed: list[str] | None = None
+) -> list[GateResult]:
+    """The config-references gate (OmegaConf composes the tree: memoized on every file's bytes)."""
+    contents = tuple((f, digest(read(f))) for f in files)
+    key = ("config-references", root, contents, None if changed is None else tuple(changed))
+    return memoized(key, partial(check_config_references, root, files, read, changed))
 
 
 def _before(root: Path, execution: TaskExecution) -> Callable[[str], bytes | None]:
