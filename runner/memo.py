@@ -9,7 +9,6 @@ a hit is the same result by construction; outside :func:`remembering` nothing is
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -33,7 +32,14 @@ def remembering() -> Iterator[None]:
         _memo.reset(token)
 
 
+def active() -> bool:
+    """Whether results are kept now (a caller may skip computing a costly key otherwise)."""
+    return _memo.get() is not None
+
+
 def digest(data: bytes | None) -> str:
+    import hashlib  # here: commands that keep nothing (`runner status`) need not load OpenSSL
+
     return "-" if data is None else hashlib.sha256(data).hexdigest()
 
 

@@ -55,7 +55,7 @@ def test_a_manual_task_stops_the_forecast() -> None:
     bp = parse_blueprint(
         _plan(
             "1. [ ] **Task 1.1: Think**\n   - [ ] Decide what the loss should be\n"
-            "2. [ ] **Task 1.2: Check**\n   - [ ] Run import check: `python -c \"import ocr\"`\n"
+            '2. [ ] **Task 1.2: Check**\n   - [ ] Run import check: `python -c "import ocr"`\n'
         ),
         "p.md",
     )
@@ -135,3 +135,12 @@ def test_a_run_computes_each_codemod_pass_and_pattern_check_once(
     assert sorted(passes) == sorted(set(passes)) and len(passes) == 3
     assert patterns == ["ocr/models/head/db_head.py"]
     assert "torch.sigmoid" in (repo / "ocr/models/head/db_head.py").read_text()
+
+
+def test_a_run_parses_the_same_blueprint_bytes_once() -> None:
+    source = PLAN_001.read_bytes()
+    assert parse_blueprint(source, "p.md") is not parse_blueprint(source, "p.md")
+    with remembering():
+        first = parse_blueprint(source, "p.md")
+        assert parse_blueprint(source, "p.md") is first
+        assert parse_blueprint(source + b"\n", "p.md") is not first
