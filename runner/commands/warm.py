@@ -35,7 +35,7 @@ def warm_import_gate(session: Session, task: str | None = None) -> bool:
     """Start the server when running ``task`` (else the pending tasks) may import modules."""
     try:
         bp = session.load()
-        tasks = [TaskSpec.parse(task).task_in(bp)] if task else bp.pending()
+        tasks = [t for t in [TaskSpec.parse(task).task_in(bp)] if not t.checked] if task else bp.pending()
         automatic = load_settings(session.root).gate_on("imports")
     except RunnerError:
         return False  # the run itself reports what is wrong, with its line
