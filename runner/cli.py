@@ -193,6 +193,11 @@ def _dispatch(args: argparse.Namespace, progress: Progress) -> CommandReport:
         blueprint = args.blueprint = find_blueprint(args.repo, TaskSpec.parse(args.task))
     session = open_session(args.repo, blueprint, python=python, no_verify=no_verify, progress=progress)
     if command == "run":
+        if not args.dry_run:
+            from runner.commands.warm import warm_import_gate
+
+            # Before the run's own modules load (LibCST, the codemods): torch imports meanwhile.
+            warm_import_gate(session, args.task)
         from runner.commands.run import run
 
         return run(session, task=args.task, dry_run=args.dry_run)

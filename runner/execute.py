@@ -9,12 +9,14 @@ files on disk, so it runs last.
 
 from __future__ import annotations
 
+import ast
 import glob
 import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import get_args
 
@@ -22,7 +24,7 @@ import libcst as cst
 
 from codemods.base import Change, Skip
 from codemods.blocks import BlockEdit, Where, WhereKind, insert_block, insert_marked_lines, replace_block
-from codemods.engine import CodemodCall, apply_codemods
+from codemods.engine import CodemodCall, FileOutcome, apply_codemods
 from codemods.unused_imports import remove_imports_made_unused
 from runner.blueprint.model import Step, encode
 from runner.blueprint.steps import (
@@ -55,6 +57,7 @@ from runner.gates.symbols import check_defines, check_exists
 from runner.gates.syntax import check_syntax
 from runner.gates.undefined import check_undefined
 from runner.gates.yaml_gate import check_yaml
+from runner.memo import digest, memoized
 from runner.settings import load_settings
 from runner.tasks import PlannedStep, TaskPlan, is_glob, is_python_path
 from runner.text_edit import replace_text
@@ -214,6 +217,21 @@ def apply_steps(
     return execution
 
 
+def _worth_keeping(source: bytes, outcome: FileOutcome) -> bool:
+    """A codemod pass worth memoizing: LibCST ran (a needle-only outcome costs nothing to redo),
+    and no ``from X import *`` made a codemod read X from disk (the result then depends on more
+    than the file's bytes)."""
+    return outcome.parsed and not _star_import(source)
+
+
+def _star_import(source: bytes) -> bool:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return True
+    return any(isinstance(n, ast.ImportFrom) and n.names[0].name == "*" for n in ast.walk(tree))
+
+
 def _require(planned: PlannedStep, tree: WorkingTree) -> None:
     """The paths the step needed that were missing when planned must exist by now."""
     for path in planned.missing:
@@ -243,7 +261,12 @@ def _apply_codemods(steps: list[PlannedStep], tree: WorkingTree) -> None:
         source = tree.read(relative)
         if source is None:
             continue  # the step reports it missing below
-        outcome = apply_codemods(source, calls, relative)
+        # Memoized: a run computes its tasks ahead while the import gate's server starts.
+        outcome = memoized(
+            ("codemods", digest(source), relative, tuple((c.codemod, repr(c.options)) for c in calls)),
+            partial(apply_codemods, source, calls, relative),
+            keep=partial(_worth_keeping, source),
+        )
         execution.after[relative] = outcome.after
         execution.changes += [(relative, c) for c in outcome.changes]
         execution.skips += [(relative, s) for s in outcome.skips]
@@ -478,7 +501,7 @@ def run_gates(
                 root_dir = gate.files[0].rstrip("/")
                 if not tree.files_under(root_dir):
                     raise InputError("is not a folder of configs (no file under it)", path=root_dir)
-                results += check_config_references(root_dir, tree.files_under(root_dir), tree.read)
+                results += _config_references(root_dir, tree.files_under(root_dir), tree.read)
                 continue
             results += _explicit_gate(gate, planned, plan, execution, tree, content, tracked_py, imports)
         except InputError as err:
@@ -486,7 +509,8 @@ def run_gates(
             results.append(
                 GateResult(gate.gate, err.path or "", "failed", f"step at line {line}: {err.message}")
             )
-    checkpoint("during-gates")
+    if on_disk:  # the crash-safety stage: gates on files written (not a run's look ahead)
+        checkpoint("during-gates")
     settings = load_settings(root)  # [tool.runner.gates]: the automatic gates on or off
     changed_configs: dict[str, list[str]] = defaultdict(list)  # config root -> changed YAML under it
     for relative in execution.changed_files():
@@ -497,7 +521,13 @@ def run_gates(
             if settings.gate_on("syntax"):
                 results.append(check_syntax(after, relative))
             if settings.gate_on("undefined-names"):
-                results.append(check_undefined(execution.before[relative], after, relative))
+                before = execution.before[relative]
+                results.append(
+                    memoized(
+                        ("undefined-names", digest(before), digest(after), relative),
+                        partial(check_undefined, before, after, relative),
+                    )
+                )
             module = module_for(relative)
             if module and settings.gate_on("imports"):
                 imports(module, ())
@@ -506,7 +536,7 @@ def run_gates(
             if (configs := config_root(relative)) is not None:
                 changed_configs[configs].append(relative)
     for configs, changed in changed_configs.items():
-        results += check_config_references(configs, tree.files_under(configs), tree.read, changed)
+        results += _config_references(configs, tree.files_under(configs), tree.read, changed)
     results += _import_gates(root, import_requests, on_disk, python, import_cache, code_state)
     for gate in timing_requests:
         if not on_disk:
@@ -548,14 +578,34 @@ def _explicit_gate(
         return []
     if gate.gate == "pattern-absent":
         scope = _pattern_scope(gate, plan, execution, tracked_py)
-        return [check_absent(content(f), f, gate.outer, gate.inner) for f in scope]
+        return [_pattern(gate, content(f), f) for f in scope]
     if gate.gate == "pattern-present":
-        return [check_present(content(f), f, gate.outer) for f in gate.files]
+        return [_pattern(gate, content(f), f) for f in gate.files]
     if gate.gate == "defines":
         return [check_defines(content(f), f, gate.symbol) for f in gate.files]
     if gate.gate == "exists":
         return [check_exists(tree.exists(f), f) for f in gate.files]
     return []
+
+
+def _pattern(gate: Gate, source: bytes, relative: str) -> GateResult:
+    """A pattern gate on one file (LibCST with scope metadata: memoized, see runner.memo)."""
+
+    def check() -> GateResult:
+        if gate.gate == "pattern-absent":
+            return check_absent(source, relative, gate.outer, gate.inner)
+        return check_present(source, relative, gate.outer)
+
+    return memoized((gate.gate, digest(source), relative, gate.outer, gate.inner), check)
+
+
+def _config_references(
+    root: str, files: list[str], read: Callable[[str], bytes | None], changed: list[str] | None = None
+) -> list[GateResult]:
+    """The config-references gate (OmegaConf composes the tree: memoized on every file's bytes)."""
+    contents = tuple((f, digest(read(f))) for f in files)
+    key = ("config-references", root, contents, None if changed is None else tuple(changed))
+    return memoized(key, partial(check_config_references, root, files, read, changed))
 
 
 def _before(root: Path, execution: TaskExecution) -> Callable[[str], bytes | None]:

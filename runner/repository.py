@@ -125,18 +125,25 @@ class Repository:
         files = self.repo.git.ls_files("-z").split("\0")
         return sorted(f for f in files if f and f.endswith(suffix))
 
-    def python_fingerprint(self, overrides: dict[str, bytes]) -> str:
-        """A digest of every tracked .py file's content, ``overrides`` standing in for disk.
-
-        Blob ids come from the index (equal to HEAD on a clean tree); overridden
-        files are hashed the way git hashes blobs, so the same content gives the
-        same fingerprint whether committed or not.
-        """
+    def tracked_blobs(self) -> dict[str, str]:
+        """Every tracked file and its blob id in the index, sorted by path (one ``git ls-files``)."""
         blobs: dict[str, str] = {}
-        for entry in self.repo.git.ls_files("-s", "-z", "--", "*.py").split("\0"):
+        for entry in self.repo.git.ls_files("-s", "-z").split("\0"):
             if entry:
                 meta, _, path = entry.partition("\t")
                 blobs[path] = meta.split()[1]
+        return dict(sorted(blobs.items()))
+
+    def python_fingerprint(self, overrides: dict[str, bytes], blobs: dict[str, str] | None = None) -> str:
+        """A digest of every tracked .py file's content, ``overrides`` standing in for disk.
+
+        Blob ids come from the index (equal to HEAD on a clean tree), or from ``blobs``
+        (:meth:`tracked_blobs`) when the caller has them; overridden files are hashed the
+        way git hashes blobs, so the same content gives the same fingerprint whether
+        committed or not.
+        """
+        tracked = self.tracked_blobs() if blobs is None else blobs
+        blobs = {p: b for p, b in tracked.items() if p.endswith(".py")}
         for path, data in overrides.items():
             if path.endswith(".py"):
                 blobs[path] = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
@@ -156,9 +163,11 @@ class Repository:
 
     # -- commits -----------------------------------------------------------------
     def commit(self, paths: Sequence[str], message: str, *, no_verify: bool = False) -> str:
-        # A path gone from both tree and index (a revert removed a file) is staged already.
-        indexed = set(self.repo.git.ls_files("-z", "--", *paths).split("\0")) if paths else set()
-        present = [p for p in paths if p in indexed or os.path.lexists(self.root / p)]
+        # A path gone from both tree and index (a revert removed a file) is staged already; git
+        # is asked about the index only when some path is gone from the tree.
+        gone = [p for p in paths if not os.path.lexists(self.root / p)]
+        indexed = set(self.repo.git.ls_files("-z", "--", *gone).split("\0")) if gone else set()
+        present = [p for p in paths if p in indexed or p not in gone]
         try:
             if present:
                 self.repo.git.add("--", *present)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from runner.errors import BlueprintError
+from runner.memo import active, digest, memoized
 
 BOM = b"\xef\xbb\xbf"
 MAX_BLUEPRINT_BYTES = 4 * 1024 * 1024
@@ -493,10 +494,15 @@ class _Parser:
 
 
 def parse_blueprint(source: bytes, path: str) -> Blueprint:
-    """Parse ``source``; raise :class:`BlueprintError` with file and line on bad input."""
+    """Parse ``source``; raise :class:`BlueprintError` with file and line on bad input.
+
+    Within a run the same bytes are parsed once (a run reads back each tracker update it
+    wrote, and computes its tasks ahead): the result is never changed after parsing.
+    """
     if len(source) > MAX_BLUEPRINT_BYTES:
         raise BlueprintError("the blueprint is larger than 4 MiB", path=path)
-    return _Parser(path, source).parse()
+    parse = _Parser(path, source).parse
+    return memoized(("blueprint", digest(source), path), parse) if active() else parse()
 
 
 def load_blueprint(path: Path, display: str | None = None) -> Blueprint:

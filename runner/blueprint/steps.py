@@ -38,11 +38,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
-
-import libcst as cst
+from typing import TYPE_CHECKING, Literal
 
 from runner.blueprint.model import CodeBlock
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 Kind = Literal["gate", "codemod", "config", "file", "code", "manual"]
 GateName = Literal[
@@ -312,6 +313,8 @@ def _backticked_list(text: str) -> tuple[str, ...]:
 
 def _call_names(expression: str) -> tuple[str, str] | None:
     """(outer, inner) dotted names of ``outer(... inner(...) ...)`` in a code snippet."""
+    import libcst as cst  # here: classifying the other steps needs no LibCST (start-up time)
+
     try:
         node = cst.parse_expression(expression)
     except cst.ParserSyntaxError:
@@ -335,6 +338,8 @@ def _call_names(expression: str) -> tuple[str, str] | None:
 
 
 def _dotted(node: cst.BaseExpression) -> str:
+    import libcst as cst
+
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):

@@ -14,10 +14,11 @@ from runner.blueprint.model import Blueprint, parse_blueprint
 from runner.blueprint.steps import asks_for_change
 from runner.blueprint.task_spec import TaskSpec, require_next
 from runner.commands.session import Session, locked
+from runner.commands.warm import warm_import_gate
 from runner.errors import DirtyTreeError, ExitCode, InputError, RunnerError
 from runner.execute import TaskExecution, apply_steps, run_gates
 from runner.faults import checkpoint
-from runner.gates.imports import prestart
+from runner.memo import remembering
 from runner.report import CommandReport, ErrorInfo, ManualStep, Outcome, TaskReport
 from runner.reporting import (
     blocker_text,
@@ -52,9 +53,12 @@ def run(session: Session, *, task: str | None = None, dry_run: bool = False) -> 
         if not selected:
             report.message = f"nothing to do: every task of {bp.plan_id} is completed"
             return report
-        prestart(session.root, python=session.python)  # torch imports while the first task runs
         try:
-            _run_selected(session, report, selected)
+            with remembering():
+                # torch imports in the server meanwhile (the CLI started it already)
+                if warm_import_gate(session, task):
+                    _compute_ahead(session, bp, selected)
+                _run_selected(session, report, selected)
         except RunnerError as err:
             if not any(t.commit for t in report.tasks):
                 raise
@@ -121,6 +125,38 @@ def _run_selected(session: Session, report: CommandReport, selected: list[str]) 
     )
 
 
+def _compute_ahead(session: Session, bp: Blueprint, selected: list[str]) -> None:
+    """Compute the selected tasks in memory, each on the files the earlier ones leave, and
+    their gates but the import gate, while the import gate's server imports the repo's
+    third-party packages; the tasks then find the costly results in :mod:`runner.memo`.
+
+    Nothing is written. It stops at a task that needs a person or would block; an error is
+    the real run's to report, with its line.
+    """
+    earlier: dict[str, bytes | None] = {}
+    try:
+        tracked = session.repo.tracked_files()
+        for wanted in selected:
+            plan = plan_task(bp, bp.task(wanted), session.root)
+            if plan.manual_steps:
+                return
+            execution = apply_steps(plan, session.root, earlier)
+            gates = run_gates(
+                plan,
+                execution,
+                session.root,
+                tracked_py=[p for p in tracked if p.endswith(".py")],
+                on_disk=False,
+                tracked=[p for p in tracked if p != session.blueprint_in_repo],
+            )
+            if blocker_text(execution, gates) is not None:
+                return
+            earlier.update({p: execution.after[p] for p in execution.changed_files()})
+            bp = parse_blueprint(complete_task(bp, plan.task), bp.path)
+    except RunnerError:
+        return
+
+
 def _left_dirty_message(task: TaskReport, paths: list[str]) -> str:
     return (
         f"Task {task.id} was committed as {(task.commit or '')[:12]}, but a git hook changed files it "
@@ -180,18 +216,19 @@ def _commit_or_block(
     with session.transaction(bp, plan.task.id) as txn:
         txn.write({root / p: execution.after[p] for p in changed}, modes=execution.modes)
         session.progress(f"  gates on {len(changed)} changed file(s)")
+        blobs = session.repo.tracked_blobs()  # one git call for the three views below
         gates = run_gates(
             plan,
             execution,
             root,
-            tracked_py=session.repo.tracked_files(".py"),
+            tracked_py=[p for p in blobs if p.endswith(".py")],
             on_disk=True,
             python=session.python,
             import_cache=session.import_cache,
             code_state=session.repo.python_fingerprint(
-                {p: data for p in changed if (data := execution.after[p]) is not None}
+                {p: data for p in changed if (data := execution.after[p]) is not None}, blobs
             ),
-            tracked=_tracked_but_blueprint(session),
+            tracked=[p for p in blobs if p != session.blueprint_in_repo],
         )
         report = task_report(plan, outcome, execution)
         report.gates = gates

@@ -301,6 +301,8 @@ def _read_line(process: subprocess.Popen[bytes], timeout: float) -> bytes:
 
 
 _servers: dict[tuple[str, str], _Server] = {}
+_warmed: set[tuple[str, str]] = set()  # (python, repo) whose server prestart has asked to preload
+_warmed_lock = threading.Lock()
 _servers_lock = threading.Lock()
 
 
@@ -345,8 +347,13 @@ def _server(python: str, repo: Path) -> _Server | None:
 
 def prestart(repo: Path, *, python: str = sys.executable) -> None:
     """Start the server for ``repo`` and have it import the repo's third-party packages in
-    the background, while the first task computes its changes (torch alone takes seconds)."""
+    the background, while the first task computes its changes (torch alone takes seconds).
+    Once per interpreter and repository: a second call is a no-op."""
     repo = repo.resolve()
+    with _warmed_lock:  # not _servers_lock: a server being started holds that one for seconds
+        if (python, str(repo)) in _warmed:
+            return
+        _warmed.add((python, str(repo)))
 
     def warm() -> None:
         server = _server(python, repo)
@@ -371,6 +378,8 @@ def stop_servers() -> None:
         for server in _servers.values():
             server.stop()
         _servers.clear()
+    with _warmed_lock:
+        _warmed.clear()
 
 
 atexit.register(stop_servers)
