@@ -60,6 +60,15 @@ class StepRecord:
 
 
 @dataclass(frozen=True)
+class ReopenedTask:
+    """A task a revert reopened besides its own: it only validated the reverted task's files."""
+
+    id: str
+    title: str
+    files: list[str]  # the reverted files its gates checked
+
+
+@dataclass(frozen=True)
 class ManualStep:
     line: int
     text: str
@@ -310,8 +319,28 @@ class DemoData(TypedDict):
     transcript: str
 
 
+class ReopenedRow(TypedDict):
+    id: str
+    title: str
+    files: list[str]
+
+
+@final
+class RevertData(TypedDict):
+    reverted: list[str]  # full shas, as in Blueprint-Reverts
+    reopened: list[ReopenedRow]  # later tasks that validated the reverted one, reopened with it
+
+
 CommandData = (
-    StatusData | NextData | LintData | CodemodListData | CodemodApplyData | DemoData | CheckData | WrittenData
+    StatusData
+    | NextData
+    | LintData
+    | CodemodListData
+    | CodemodApplyData
+    | DemoData
+    | CheckData
+    | WrittenData
+    | RevertData
 )
 
 

@@ -8,8 +8,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from runner.blueprint.model import Blueprint, Task
+from runner.blueprint.objective import task_objective
 from runner.gates import GateResult
-from runner.report import FileChange, FileProblem, FileSkip, Outcome, StepRecord, TaskReport
+from runner.report import (
+    FileChange,
+    FileProblem,
+    FileSkip,
+    Outcome,
+    ReopenedTask,
+    StepRecord,
+    TaskReport,
+)
 from runner.templating import render
 
 if TYPE_CHECKING:  # annotations only: `status` must not import libcst
@@ -115,8 +124,14 @@ def commit_message(
     blocker: str = "",
     fallback: str | None = None,
     reverted: Sequence[str] = (),
+    reopened: Sequence[ReopenedTask] = (),
     reason: str = "",
 ) -> str:
+    """The commit message: subject, why (the task's objective), what changed, gates, trailers.
+
+    ``reverted``: full shas, each on Git's own ``This reverts commit <sha>.`` line and in
+    ``Blueprint-Reverts``; ``reopened``: tasks a revert reopens besides its own.
+    """
     skips = []
     if execution is not None:
         skips = [f"{f}:{s.line} ({s.codemod}): {s.reason}" for f, s in execution.skips]
@@ -135,6 +150,8 @@ def commit_message(
         fallback=fallback,
         codemods=list(plan.codemod_names) if plan else [],
         run_id=run_id,
-        reverted=[sha[:12] for sha in reverted],
+        reverted=list(reverted),
+        reopened=[{"id": r.id, "title": r.title, "files": r.files} for r in reopened],
+        objective=task_objective(bp, task),
         reason=reason,
     )
