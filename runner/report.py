@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict, final
 
 from runner.errors import ExitCode, RunnerError
 from runner.gates import GateResult
+from runner.review_data import LogData, RevertData, RunsData, ShowData
 
 if TYPE_CHECKING:  # annotations only: reading a report must not import libcst or Jinja2
     from codemods.base import Change, Skip
@@ -319,18 +320,6 @@ class DemoData(TypedDict):
     transcript: str
 
 
-class ReopenedRow(TypedDict):
-    id: str
-    title: str
-    files: list[str]
-
-
-@final
-class RevertData(TypedDict):
-    reverted: list[str]  # full shas, as in Blueprint-Reverts
-    reopened: list[ReopenedRow]  # later tasks that validated the reverted one, reopened with it
-
-
 CommandData = (
     StatusData
     | NextData
@@ -341,6 +330,9 @@ CommandData = (
     | CheckData
     | WrittenData
     | RevertData
+    | LogData
+    | ShowData
+    | RunsData
 )
 
 

@@ -19,6 +19,7 @@ from runner.report import (
     StepRecord,
     TaskReport,
 )
+from runner.review_data import GateRow
 from runner.templating import render
 
 if TYPE_CHECKING:  # annotations only: `status` must not import libcst
@@ -155,3 +156,32 @@ def commit_message(
         objective=task_objective(bp, task),
         reason=reason,
     )
+
+
+_GATE_LINE = re.compile(
+    r"^- (?P<gate>\S+) (?P<target>.*?): (?P<status>passed|failed|warning)(?:: (?P<detail>.*))?$"
+)
+
+
+def gates_in_message(body: str) -> list[GateRow]:
+    """The ``Gates:`` paragraph :func:`commit_message` writes, read back (GateResult.line rows)."""
+    rows: list[GateRow] = []
+    lines = body.splitlines()
+    if "Gates:" not in lines:
+        return rows
+    for line in lines[lines.index("Gates:") + 1 :]:
+        match = _GATE_LINE.match(line)
+        if match is None:
+            if rows and line.strip() and not line.startswith("- "):
+                rows[-1]["detail"] += "\n" + line  # a detail that runs over several lines
+                continue
+            break  # the blank line before the trailers ends the paragraph
+        rows.append(
+            GateRow(
+                gate=match["gate"],
+                target=match["target"],
+                status=match["status"],
+                detail=match["detail"] or "",
+            )
+        )
+    return rows

@@ -9,8 +9,9 @@ from runner.blueprint.validators import validators_of
 from runner.commands.session import Session, locked
 from runner.errors import InputError, RevertConflictError
 from runner.faults import checkpoint
-from runner.report import CommandReport, ReopenedRow, ReopenedTask, RevertData
+from runner.report import CommandReport, ReopenedTask
 from runner.reporting import commit_message, task_header, tracker_values
+from runner.review_data import ReopenedRow, RevertData
 
 
 def revert(session: Session, task: str) -> CommandReport:
