@@ -118,3 +118,12 @@ def test_show_highlights_the_diff_on_a_terminal_and_not_with_no_color(monkeypatc
     assert "\x1b[" in coloured.split("Why: y")[1]  # the diff part carries colour codes
     plain = _shown(monkeypatch, no_color=True)
     assert DIFF in plain
+
+
+@pytest.mark.parametrize("command", ["log", "show", "runs"])
+def test_review_commands_help_has_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from runner.cli import main
+
+    assert main([command, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "examples:" in text and f"runner {command} " in text.split("examples:")[1]
