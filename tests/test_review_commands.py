@@ -61,7 +61,8 @@ def test_log_lists_the_runners_commits_by_task_with_their_gates(
     assert cli(capsys, "log", "PLAN-042", "--repo", repo)[1]["data"] == doc["data"]
     assert cli(capsys, "log", "--repo", repo)[1]["data"]["commits"] == doc["data"]["commits"]
     code, empty = cli(capsys, "log", "PLAN-777", "--repo", repo)
-    assert code == 0 and empty["data"]["commits"] == [] and "no runner commits of PLAN-777" in empty["message"]
+    assert code == 0 and empty["data"]["commits"] == []
+    assert "no runner commits of PLAN-777" in empty["message"]
     # For people: one line a commit, its gates under it.
     capsys.readouterr()
     assert main(["log", "--repo", str(repo)]) == 0
@@ -106,7 +107,8 @@ def test_every_run_and_revert_leaves_a_record_in_the_git_directory(
     run, revert = listed[1], listed[0]
     assert run["run_id"] == trailers(repo, shas[("1.3", "completed")])["Blueprint-Run"]
     assert revert["run_id"] == trailers(repo, shas[("1.1", "reverted")])["Blueprint-Run"]
-    assert run["finished"] and run["exit_code"] == 0 and [t["id"] for t in run["tasks"]] == ["1.1", "1.2", "1.3"]
+    assert run["finished"] and run["exit_code"] == 0
+    assert [t["id"] for t in run["tasks"]] == ["1.1", "1.2", "1.3"]
     record = Path(run["path"])
     assert record.parent == runs_dir(Path(git.Repo(repo).git_dir))
     events = [json.loads(line) for line in (record / "events.jsonl").read_text().splitlines()]
@@ -145,8 +147,7 @@ def test_dry_runs_leave_no_record_and_refused_runs_do(
     assert cli(capsys, "run", plan, "--repo", repo, "--dry-run")[0] == 0
     assert cli(capsys, "runs", "--repo", repo)[1]["data"]["runs"] == []
     (repo / DB_HEAD).write_text("edited\n")
-    code, doc = cli(capsys, "run", plan, "--repo", repo)
-    assert code == 3
+    assert cli(capsys, "run", plan, "--repo", repo)[0] == 3
     (record,) = cli(capsys, "runs", "--repo", repo)[1]["data"]["runs"]
     assert record["exit_code"] == 3 and record["code"] == "dirty_tree"
     state = json.loads((Path(record["path"]) / "git.json").read_text())

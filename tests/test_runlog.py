@@ -113,7 +113,9 @@ def _shown(monkeypatch: pytest.MonkeyPatch, *, no_color: bool) -> str:
     return buffer.getvalue()
 
 
-def test_show_highlights_the_diff_on_a_terminal_and_not_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_show_highlights_the_diff_on_a_terminal_and_not_with_no_color(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     coloured = _shown(monkeypatch, no_color=False)
     assert "\x1b[" in coloured.split("Why: y")[1]  # the diff part carries colour codes
     plain = _shown(monkeypatch, no_color=True)
