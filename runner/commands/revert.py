@@ -93,6 +93,13 @@ def revert(session: Session, task: str) -> CommandReport:
         task_report.tracker_before = tracker_values(bp)
         task_report.tracker_after = tracker_values(final)
         report.tasks.append(task_report)
+        session.events.task_outcome(task_report)
+        session.events.emit(
+            "reverted",
+            task=reopened_task.id,
+            commits=[c.sha for c in to_revert],
+            reopened=[r.id for r in also],
+        )
         report.data = RevertData(
             reverted=[c.sha for c in to_revert],
             reopened=[ReopenedRow(id=r.id, title=r.title, files=r.files) for r in also],
