@@ -32,11 +32,31 @@ examples:
   runner done PLAN-001:3.2                      after a manual step: gate and commit your edits
   runner skip PLAN-001:3.2 --reason "..."       record a task as skipped
   runner revert PLAN-001:1.1                    undo a task in one new commit
+  runner log PLAN-001                           the runner's commits by task, with their gates
+  runner show PLAN-001:1.1                      a task's commits with their diffs
+  runner runs                                   the run records (events, options, git state)
 
 exit codes: 0 ok, 1 task blocked or gates failed, 2 usage or input error, 3 dirty tree or git
 operation in progress, 4 manual step waits (then `runner done`), 5 repository locked,
 6 revert conflict, 70 internal error. With --json every response has `code` (a stable
 machine code) and `next_action` (the argv to run next).
+"""
+
+
+LOG_EPILOG = """\
+examples:
+  runner log                                    every plan's commits, by plan and task
+  runner log blueprints/PLAN-001.md --json      one plan's (or: runner log PLAN-001)
+"""
+SHOW_EPILOG = """\
+examples:
+  runner show PLAN-001:1.1                      the task's commits, message and diff
+  runner show PLAN-001:1.1 --json               the same, with the diff as text
+"""
+RUNS_EPILOG = """\
+examples:
+  runner runs                                   the last 10 runs, newest first
+  runner runs 3f2a9c1b                          one run's report (its id, or the Blueprint-Run of a commit)
 """
 
 
@@ -112,6 +132,33 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("recover", parents=[common], help="roll back an interrupted task; clear a stale lock")
 
+    log = sub.add_parser(
+        "log",
+        parents=[common],
+        help="the runner's commits by plan and task, with outcome, sha, date and gates",
+        epilog=LOG_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    log.add_argument("target", nargs="?", metavar="BLUEPRINT", help="a blueprint or a plan id (default: all)")
+    show = sub.add_parser(
+        "show",
+        parents=[common],
+        help="a task's commits: message and diff",
+        epilog=SHOW_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    show.add_argument("task", help="PLAN-001:1.1")
+    runs = sub.add_parser(
+        "runs",
+        parents=[common],
+        help="the run records in .git/blueprint-runner/runs (one with its report)",
+        epilog=RUNS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    runs.add_argument(
+        "run", nargs="?", metavar="ID", help="a record's id or run id (Blueprint-Run), or a prefix"
+    )
+
     codemod = sub.add_parser("codemod", help="list or apply codemods outside a blueprint")
     codemod_sub = codemod.add_subparsers(dest="codemod_command", required=True, metavar="ACTION")
     codemod_sub.add_parser("list", parents=[common], help="every codemod with its description")
@@ -148,7 +195,7 @@ def _options(pairs: list[str]) -> dict[str, str]:
     return options
 
 
-def _dispatch(args: argparse.Namespace, progress: Progress) -> CommandReport:
+def _dispatch(args: argparse.Namespace, argv: Sequence[str], progress: Progress) -> CommandReport:
     command = args.command
     if command == "codemod":
         from runner.commands.codemod import codemod_apply, codemod_list
@@ -177,6 +224,14 @@ def _dispatch(args: argparse.Namespace, progress: Progress) -> CommandReport:
         if command == "check":
             return check(args.repo, args.files)
         return lint(args.repo, args.blueprint, fix=args.fix)
+    if command in ("log", "show", "runs"):
+        from runner.commands.review import log, runs, show
+
+        if command == "log":
+            return log(args.repo, args.target)
+        if command == "show":
+            return show(args.repo, args.task)
+        return runs(args.repo, args.run)
     if command in ("status", "next"):
         from runner.commands.inspect import next_goal, status
         from runner.commands.view import open_view
@@ -192,6 +247,8 @@ def _dispatch(args: argparse.Namespace, progress: Progress) -> CommandReport:
     if command in ("done", "revert", "skip") and blueprint is None:
         blueprint = args.blueprint = find_blueprint(args.repo, TaskSpec.parse(args.task))
     session = open_session(args.repo, blueprint, python=python, no_verify=no_verify, progress=progress)
+    from runner.commands.record import recorded  # a run record of every command that commits
+
     if command == "run":
         if not args.dry_run:
             from runner.commands.warm import warm_import_gate
@@ -200,19 +257,23 @@ def _dispatch(args: argparse.Namespace, progress: Progress) -> CommandReport:
             warm_import_gate(session, args.task)
         from runner.commands.run import run
 
-        return run(session, task=args.task, dry_run=args.dry_run)
+        if args.dry_run:  # writes nothing, not even a record
+            return run(session, task=args.task, dry_run=True)
+        return recorded(session, command, argv, lambda: run(session, task=args.task))
     if command == "done":
         from runner.commands.run import done
 
-        return done(session, args.task, allow_empty=args.allow_empty)
+        return recorded(
+            session, command, argv, lambda: done(session, args.task, allow_empty=args.allow_empty)
+        )
     if command == "skip":
         from runner.commands.skip import skip
 
-        return skip(session, args.task, args.reason)
+        return recorded(session, command, argv, lambda: skip(session, args.task, args.reason))
     if command == "revert":
         from runner.commands.revert import revert
 
-        return revert(session, args.task)
+        return recorded(session, command, argv, lambda: revert(session, args.task))
     from runner.commands.recover import recover
 
     return recover(session)
@@ -238,6 +299,9 @@ def _command_name(args: argparse.Namespace | None, argv: Sequence[str]) -> str:
         "init",
         "check",
         "demo",
+        "log",
+        "show",
+        "runs",
     )
     return words[0] if words and words[0] in known else "runner"
 
@@ -272,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif not args.command:
                 raise UsageError("runner: a COMMAND is required (see runner --help)")
             else:
-                report = _dispatch(args, progress)
+                report = _dispatch(args, words, progress)
     except RunnerError as err:
         report = error_report(_command_name(args, words), err)
     except KeyboardInterrupt:

@@ -38,6 +38,7 @@ from runner.blueprint.steps import (
     Gate,
     InsertBlock,
     InsertMarked,
+    Manual,
     MoveFile,
     RemoveUnusedImports,
     ReplaceBlock,
@@ -58,7 +59,8 @@ from runner.gates.syntax import check_syntax
 from runner.gates.undefined import check_undefined
 from runner.gates.yaml_gate import check_yaml
 from runner.memo import digest, memoized
-from runner.settings import load_settings
+from runner.runlog import EventLog, timed
+from runner.settings import Settings, load_settings
 from runner.tasks import PlannedStep, TaskPlan, is_glob, is_python_path
 from runner.text_edit import replace_text
 from runner.toml_edit import TomlEdit, TomlEditError, merge_toml, remove_array_items
@@ -176,45 +178,83 @@ class WorkingTree:
 
 
 def apply_steps(
-    plan: TaskPlan, root: Path, earlier: Mapping[str, bytes | None] | None = None
+    plan: TaskPlan,
+    root: Path,
+    earlier: Mapping[str, bytes | None] | None = None,
+    events: EventLog | None = None,
 ) -> TaskExecution:
     """Every step's edits, in the order the steps are written, in memory.
 
     Consecutive codemod steps share one parse per file; a step that needs a
     file which neither the disk nor an earlier step of the task provides fails
     with its line. ``earlier``: files as the previous tasks of a dry run left them, standing
-    in for the disk.
+    in for the disk. ``events``: each step (a run of codemod steps: together) with its time.
     """
     execution = TaskExecution(earlier=dict(earlier or {}))
     tree = WorkingTree(root, execution)
     codemods: list[PlannedStep] = []
+    task_id = plan.task.id
     for planned in plan.steps:
         if isinstance(planned.action, CodemodStep):
             codemods.append(planned)
             continue
-        _apply_codemods(codemods, tree)
+        _timed_codemods(codemods, tree, events, task_id)
         codemods = []
+        if isinstance(planned.action, Gate | Manual):
+            continue  # gates run in run_gates; a manual step is a person's
         step = planned.step
-        try:
-            if isinstance(planned.action, ConfigSet):
-                _require(planned, tree)
-                _config_set(planned.action, step, tree)
-            elif isinstance(planned.action, ConfigMerge):
-                _config_merge(planned.action, step, tree)
-            elif isinstance(planned.action, ConfigRemove):
-                _require(planned, tree)
-                _config_remove(planned.action, step, tree)
-            elif isinstance(planned.action, ReplaceBlock | InsertBlock | InsertMarked):
-                execution.steps.append(_apply_code_step(planned, planned.action, tree))
-            elif isinstance(planned.action, RemoveUnusedImports):
-                _require(planned, tree)
-                execution.steps.append(_remove_unused_imports(planned.action, step, tree))
-            elif isinstance(planned.action, CreateFile | MoveFile | ArchiveFiles):
-                _file_step(planned.action, step, tree)
-        except InputError as err:
-            execution.steps.append(StepOutcome(step.line, step.text, planned.kind, err.one_line(), ok=False))
-    _apply_codemods(codemods, tree)
+        with timed(events, "step", task=task_id, line=step.line, kind=planned.kind) as result:
+            edits_before = len(execution.edits)
+            _apply_step(planned, tree)
+            result.update(_step_result(execution, step.line, edits_before))
+    _timed_codemods(codemods, tree, events, task_id)
     return execution
+
+
+def _timed_codemods(steps: list[PlannedStep], tree: WorkingTree, events: EventLog | None, task: str) -> None:
+    if not steps:
+        return
+    with timed(events, "codemods", task=task, lines=[s.step.line for s in steps]):
+        _apply_codemods(steps, tree)
+    if events is not None:
+        for planned in steps:
+            events.emit(
+                "step",
+                task=task,
+                line=planned.step.line,
+                kind="codemod",
+                **_step_result(tree.execution, planned.step.line),
+            )
+
+
+def _step_result(execution: TaskExecution, line: int, edits_before: int = 0) -> dict[str, object]:
+    outcome = next((s for s in reversed(execution.steps) if s.line == line), None)
+    if outcome is None:  # config and file steps record edits, not outcomes
+        return {"ok": True, "detail": "; ".join(e.description for e in execution.edits[edits_before:])}
+    return {"ok": outcome.ok, "detail": outcome.detail}
+
+
+def _apply_step(planned: PlannedStep, tree: WorkingTree) -> None:
+    execution = tree.execution
+    step = planned.step
+    try:
+        if isinstance(planned.action, ConfigSet):
+            _require(planned, tree)
+            _config_set(planned.action, step, tree)
+        elif isinstance(planned.action, ConfigMerge):
+            _config_merge(planned.action, step, tree)
+        elif isinstance(planned.action, ConfigRemove):
+            _require(planned, tree)
+            _config_remove(planned.action, step, tree)
+        elif isinstance(planned.action, ReplaceBlock | InsertBlock | InsertMarked):
+            execution.steps.append(_apply_code_step(planned, planned.action, tree))
+        elif isinstance(planned.action, RemoveUnusedImports):
+            _require(planned, tree)
+            execution.steps.append(_remove_unused_imports(planned.action, step, tree))
+        elif isinstance(planned.action, CreateFile | MoveFile | ArchiveFiles):
+            _file_step(planned.action, step, tree)
+    except InputError as err:
+        execution.steps.append(StepOutcome(step.line, step.text, planned.kind, err.one_line(), ok=False))
 
 
 def _worth_keeping(source: bytes, outcome: FileOutcome) -> bool:
@@ -459,6 +499,7 @@ def run_gates(
     import_cache: dict[tuple[str, ...], ImportOutcome] | None = None,
     code_state: str = "",
     tracked: list[str] | None = None,
+    events: EventLog | None = None,
 ) -> list[GateResult]:
     """Explicit gate steps on their targets, then the automatic gates on changed files.
 
@@ -467,7 +508,8 @@ def run_gates(
     import results are reused from ``import_cache`` while ``code_state`` (a
     fingerprint of the repo's Python files) is the same. ``tracked``: the
     repo's files the references gate reads (default: ``tracked_py``), to which
-    files the task creates are added.
+    files the task creates are added. ``events``: each gate step, each changed file's
+    automatic gates and the import checks, with their results and times.
     """
     results: list[GateResult] = []
 
@@ -486,29 +528,30 @@ def run_gates(
         if (module, names) not in import_requests:
             import_requests.append((module, names))
 
-    for planned in plan.steps:
-        gate = planned.action
-        if not isinstance(gate, Gate):
-            continue
+    def gate_step(planned: PlannedStep, gate: Gate) -> list[GateResult]:
         try:
             if gate.gate == "references":
-                results += _references(gate, execution, tree, tracked_py if tracked is None else tracked)
-                continue
+                return _references(gate, execution, tree, tracked_py if tracked is None else tracked)
             if gate.gate == "import-time":
                 timing_requests.append(gate)
-                continue
+                return []
             if gate.gate == "config-references":
                 root_dir = gate.files[0].rstrip("/")
                 if not tree.files_under(root_dir):
                     raise InputError("is not a folder of configs (no file under it)", path=root_dir)
-                results += _config_references(root_dir, tree.files_under(root_dir), tree.read)
-                continue
-            results += _explicit_gate(gate, planned, plan, execution, tree, content, tracked_py, imports)
+                return _config_references(root_dir, tree.files_under(root_dir), tree.read)
+            return _explicit_gate(gate, planned, plan, execution, tree, content, tracked_py, imports)
         except InputError as err:
             line = planned.step.line
-            results.append(
-                GateResult(gate.gate, err.path or "", "failed", f"step at line {line}: {err.message}")
-            )
+            return [GateResult(gate.gate, err.path or "", "failed", f"step at line {line}: {err.message}")]
+
+    task = plan.task.id
+    for planned in plan.steps:
+        if isinstance(gate := planned.action, Gate):
+            with timed(events, "gate_step", task=task, line=planned.step.line, gate=gate.gate) as out:
+                found = gate_step(planned, gate)
+                out["results"] = [g.as_dict() for g in found]
+            results += found
     if on_disk:  # the crash-safety stage: gates on files written (not a run's look ahead)
         checkpoint("during-gates")
     settings = load_settings(root)  # [tool.runner.gates]: the automatic gates on or off
@@ -517,38 +560,67 @@ def run_gates(
         after = execution.after[relative]
         if after is None:
             continue  # removed; the references gate says whether anything still needs it
-        if relative.endswith(".py"):
-            if settings.gate_on("syntax"):
-                results.append(check_syntax(after, relative))
-            if settings.gate_on("undefined-names"):
-                before = execution.before[relative]
-                results.append(
-                    memoized(
-                        ("undefined-names", digest(before), digest(after), relative),
-                        partial(check_undefined, before, after, relative),
-                    )
-                )
-            module = module_for(relative)
-            if module and settings.gate_on("imports"):
-                imports(module, ())
-        elif relative.endswith(YAML_SUFFIXES) and settings.gate_on("yaml"):
-            results.append(check_yaml(after, relative))
-            if (configs := config_root(relative)) is not None:
-                changed_configs[configs].append(relative)
+        automatic = len(results)
+        with timed(events, "gates", task=task, file=relative) as out:
+            _automatic_gates(relative, after, execution, settings, results, imports, changed_configs)
+            out["results"] = [g.as_dict() for g in results[automatic:]]
     for configs, changed in changed_configs.items():
-        results += _config_references(configs, tree.files_under(configs), tree.read, changed)
-    results += _import_gates(root, import_requests, on_disk, python, import_cache, code_state)
+        with timed(events, "gates", task=task, configs=configs) as out:
+            found = _config_references(configs, tree.files_under(configs), tree.read, changed)
+            out["results"] = [g.as_dict() for g in found]
+        results += found
+    if import_requests:
+        with timed(events, "import_gates", task=task, modules=[m for m, _ in import_requests]) as out:
+            found = _import_gates(root, import_requests, on_disk, python, import_cache, code_state)
+            out["results"] = [g.as_dict() for g in found]
+        results += found
     for gate in timing_requests:
-        if not on_disk:
-            results.append(GateResult("import-time", gate.module, "warning", "not run in a dry run"))
-            continue
-        python_files = sorted({*tracked_py, *(p for p in execution.before if p.endswith(".py"))})
-        results.append(
-            check_import_time(
-                root, gate.module, gate.percent, python_files, _before(root, execution), python=python
-            )
-        )
+        with timed(events, "import_time_gate", task=task, module=gate.module) as out:
+            found = [_import_time(root, gate, on_disk, tracked_py, execution, python)]
+            out["results"] = [g.as_dict() for g in found]
+        results += found
     return list(dict.fromkeys(results))  # an explicit gate may repeat an automatic one
+
+
+def _automatic_gates(
+    relative: str,
+    after: bytes,
+    execution: TaskExecution,
+    settings: Settings,
+    results: list[GateResult],
+    imports: Callable[[str, tuple[str, ...]], None],
+    changed_configs: dict[str, list[str]],
+) -> None:
+    """The gates every changed file gets: syntax, undefined names, imports (queued), YAML."""
+    if relative.endswith(".py"):
+        if settings.gate_on("syntax"):
+            results.append(check_syntax(after, relative))
+        if settings.gate_on("undefined-names"):
+            before = execution.before[relative]
+            results.append(
+                memoized(
+                    ("undefined-names", digest(before), digest(after), relative),
+                    partial(check_undefined, before, after, relative),
+                )
+            )
+        module = module_for(relative)
+        if module and settings.gate_on("imports"):
+            imports(module, ())
+    elif relative.endswith(YAML_SUFFIXES) and settings.gate_on("yaml"):
+        results.append(check_yaml(after, relative))
+        if (configs := config_root(relative)) is not None:
+            changed_configs[configs].append(relative)
+
+
+def _import_time(
+    root: Path, gate: Gate, on_disk: bool, tracked_py: list[str], execution: TaskExecution, python: str
+) -> GateResult:
+    if not on_disk:
+        return GateResult("import-time", gate.module, "warning", "not run in a dry run")
+    python_files = sorted({*tracked_py, *(p for p in execution.before if p.endswith(".py"))})
+    return check_import_time(
+        root, gate.module, gate.percent, python_files, _before(root, execution), python=python
+    )
 
 
 def _references(

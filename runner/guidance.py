@@ -151,14 +151,53 @@ def _after_success(b: _Builder, doc: dict[str, Any], command: str) -> NextAction
     if command == "revert":
         task = _last_task(doc)
         which = f"Task {task['id']}" if task else "the task"
-        return NextAction(
-            None,
-            f"{which} was reverted and reopened; nothing else to do",
-            [Suggestion(b.run(), f"run {which} again")],
+        reopened = [str(r["id"]) for r in data.get("reopened") or []]
+        again = f"run {which} again" + (
+            f", then Task {', '.join(reopened)}, which validated it and was reopened too" if reopened else ""
         )
+        return NextAction(
+            None, f"{which} was reverted and reopened; nothing else to do", [Suggestion(b.run(), again)]
+        )
+    if command in ("log", "show", "runs"):
+        return _after_review(b, data, command)
     if command == "new":
         return NextAction(b.runner("lint", b.blueprint), "write the plan's steps, then lint it")
     return NextAction(None, "done; nothing follows from this command")
+
+
+def _after_review(b: _Builder, data: dict[str, Any], command: str) -> NextAction:
+    """`log` -> `show` the newest task -> (`revert` it); `runs` -> one record's report."""
+    if command == "log":
+        commits = data.get("commits") or []
+        if not commits:
+            return NextAction(None, "no runner commits to review")
+        newest = max(commits, key=lambda c: str(c.get("date", "")))
+        spec = f"{newest['plan']}:{newest['task']}"
+        return NextAction(
+            b.runner("show", spec),
+            f"the newest runner commit is {spec}: see its message and diff",
+            [Suggestion(b.runner("runs"), "the run records: what each run did, step by step")],
+        )
+    if command == "show":
+        spec = str(data.get("task_spec") or "")
+        return NextAction(
+            None,
+            "nothing follows from reviewing; to undo the task, revert it",
+            [Suggestion(b.runner("revert", spec), f"revert {spec} in one new commit and reopen it")],
+        )
+    runs = data.get("runs") or []
+    if data.get("report") or not runs:
+        return NextAction(
+            None, "nothing follows from reading a run record" if runs else "no runs recorded yet"
+        )
+    return NextAction(b.runner("runs", str(runs[0]["run_id"])), "the newest run's report")
+
+
+def _no_such_review(b: _Builder, doc: dict[str, Any]) -> NextAction:
+    if doc.get("code") == "unknown_run":
+        return NextAction(b.runner("runs"), "list the run records and their ids")
+    plan = str(_error_data(doc).get("plan") or b.plan)
+    return NextAction(b.runner("log", plan) if plan else b.runner("log"), "list the tasks that have commits")
 
 
 def _manual(b: _Builder, doc: dict[str, Any]) -> NextAction:
@@ -344,4 +383,6 @@ _BY_CODE = {
     "usage": _usage,
     "internal_error": _internal,
     "nothing_to_revert": _nothing_to_revert,
+    "nothing_to_show": _no_such_review,
+    "unknown_run": _no_such_review,
 }

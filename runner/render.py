@@ -51,7 +51,11 @@ def _task(task: TaskReport, out: Console) -> None:
 
 
 def _data(data: CommandData, out: Console, err: Console) -> None:
-    if "next_task" in data:  # status
+    if "task_spec" in data or "runs" in data or ("commits" in data and "plan" in data):
+        from runner.render_review import render_review
+
+        render_review(data, out)
+    elif "next_task" in data:  # status
         for row in data["tasks"]:
             out.print(f"  {row['id']:>6}  {row['state']:<10} {esc(row['title'])}")
     elif "task" in data:  # next

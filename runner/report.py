@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict, final
 
 from runner.errors import ExitCode, RunnerError
 from runner.gates import GateResult
+from runner.review_data import LogData, RevertData, RunsData, ShowData
 
 if TYPE_CHECKING:  # annotations only: reading a report must not import libcst or Jinja2
     from codemods.base import Change, Skip
@@ -57,6 +58,15 @@ class StepRecord:
             out["detail"] = self.detail
             out["ok"] = self.ok
         return out
+
+
+@dataclass(frozen=True)
+class ReopenedTask:
+    """A task a revert reopened besides its own: it only validated the reverted task's files."""
+
+    id: str
+    title: str
+    files: list[str]  # the reverted files its gates checked
 
 
 @dataclass(frozen=True)
@@ -311,7 +321,18 @@ class DemoData(TypedDict):
 
 
 CommandData = (
-    StatusData | NextData | LintData | CodemodListData | CodemodApplyData | DemoData | CheckData | WrittenData
+    StatusData
+    | NextData
+    | LintData
+    | CodemodListData
+    | CodemodApplyData
+    | DemoData
+    | CheckData
+    | WrittenData
+    | RevertData
+    | LogData
+    | ShowData
+    | RunsData
 )
 
 

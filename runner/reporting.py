@@ -8,8 +8,18 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from runner.blueprint.model import Blueprint, Task
+from runner.blueprint.objective import task_objective
 from runner.gates import GateResult
-from runner.report import FileChange, FileProblem, FileSkip, Outcome, StepRecord, TaskReport
+from runner.report import (
+    FileChange,
+    FileProblem,
+    FileSkip,
+    Outcome,
+    ReopenedTask,
+    StepRecord,
+    TaskReport,
+)
+from runner.review_data import GateRow
 from runner.templating import render
 
 if TYPE_CHECKING:  # annotations only: `status` must not import libcst
@@ -115,8 +125,14 @@ def commit_message(
     blocker: str = "",
     fallback: str | None = None,
     reverted: Sequence[str] = (),
+    reopened: Sequence[ReopenedTask] = (),
     reason: str = "",
 ) -> str:
+    """The commit message: subject, why (the task's objective), what changed, gates, trailers.
+
+    ``reverted``: full shas, each on Git's own ``This reverts commit <sha>.`` line and in
+    ``Blueprint-Reverts``; ``reopened``: tasks a revert reopens besides its own.
+    """
     skips = []
     if execution is not None:
         skips = [f"{f}:{s.line} ({s.codemod}): {s.reason}" for f, s in execution.skips]
@@ -135,6 +151,37 @@ def commit_message(
         fallback=fallback,
         codemods=list(plan.codemod_names) if plan else [],
         run_id=run_id,
-        reverted=[sha[:12] for sha in reverted],
+        reverted=list(reverted),
+        reopened=[{"id": r.id, "title": r.title, "files": r.files} for r in reopened],
+        objective=task_objective(bp, task),
         reason=reason,
     )
+
+
+_GATE_LINE = re.compile(
+    r"^- (?P<gate>\S+) (?P<target>.*?): (?P<status>passed|failed|warning)(?:: (?P<detail>.*))?$"
+)
+
+
+def gates_in_message(body: str) -> list[GateRow]:
+    """The ``Gates:`` paragraph :func:`commit_message` writes, read back (GateResult.line rows)."""
+    rows: list[GateRow] = []
+    lines = body.splitlines()
+    if "Gates:" not in lines:
+        return rows
+    for line in lines[lines.index("Gates:") + 1 :]:
+        match = _GATE_LINE.match(line)
+        if match is None:
+            if rows and line.strip() and not line.startswith("- "):
+                rows[-1]["detail"] += "\n" + line  # a detail that runs over several lines
+                continue
+            break  # the blank line before the trailers ends the paragraph
+        rows.append(
+            GateRow(
+                gate=match["gate"],
+                target=match["target"],
+                status=match["status"],
+                detail=match["detail"] or "",
+            )
+        )
+    return rows

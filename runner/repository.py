@@ -47,6 +47,9 @@ TRAILER_RUN = "Blueprint-Run"
 _SEP, _END = "\x1f", "\x1e"
 
 
+TRAILER_REOPENS = "Blueprint-Reopens"
+
+
 @dataclass(frozen=True)
 class TaskCommit:
     sha: str
@@ -54,7 +57,33 @@ class TaskCommit:
     plan: str
     task: str
     outcome: str
-    reverts: tuple[str, ...]
+    reverts: tuple[str, ...]  # full shas (12 characters in commits of runners before 0.2)
+    date: str = ""  # committer date, ISO 8601
+    run: str = ""  # Blueprint-Run
+    body: str = ""  # the message after the subject
+    reopens: tuple[str, ...] = ()  # Blueprint-Reopens: task ids
+
+
+def _trailer(key: str) -> str:
+    return f"%(trailers:key={key},valueonly,separator=%x2C)"
+
+
+_LOG_FIELDS = [
+    "%H",
+    "%s",
+    _trailer(TRAILER_PLAN),
+    _trailer(TRAILER_TASK),
+    _trailer(TRAILER_OUTCOME),
+    _trailer(TRAILER_REVERTS),
+    "%cI",
+    _trailer(TRAILER_RUN),
+    _trailer(TRAILER_REOPENS),
+    "%b",
+]
+
+
+def _ids(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 class Repository:
@@ -216,29 +245,45 @@ class Repository:
                 path=str(self.root),
             )
 
-    def task_commits(self, plan: str) -> list[TaskCommit]:
-        """Every commit carrying ``Blueprint: plan``, newest first."""
-        fmt = _SEP.join(
-            [
-                "%H",
-                "%s",
-                f"%(trailers:key={TRAILER_PLAN},valueonly,separator=%x2C)",
-                f"%(trailers:key={TRAILER_TASK},valueonly,separator=%x2C)",
-                f"%(trailers:key={TRAILER_OUTCOME},valueonly,separator=%x2C)",
-                f"%(trailers:key={TRAILER_REVERTS},valueonly,separator=%x2C)",
-            ]
+    def task_commits(self, plan: str | None = None) -> list[TaskCommit]:
+        """Every commit carrying ``Blueprint: plan`` (any plan when None), newest first."""
+        fmt = _SEP.join(_LOG_FIELDS)
+        wanted = (
+            [f"--grep={TRAILER_PLAN}: {plan}", "--fixed-strings"] if plan else [f"--grep=^{TRAILER_PLAN}: "]
         )
-        out = self.repo.git.log(f"--format={fmt}{_END}", f"--grep={TRAILER_PLAN}: {plan}", "--fixed-strings")
+        try:
+            out = self.repo.git.log(f"--format={fmt}{_END}", *wanted)
+        except git.GitCommandError:  # no commits yet
+            return []
         commits: list[TaskCommit] = []
         for record in out.split(_END):
             fields = record.strip("\n").split(_SEP)
-            if len(fields) != 6 or fields[2].strip() != plan:
+            if len(fields) != len(_LOG_FIELDS):
                 continue
-            sha, subject, _, task, outcome, reverts = (f.strip() for f in fields)
+            sha, subject, found, task, outcome, reverts, date, run, reopens, body = fields
+            found = found.strip()
+            if not found or (plan is not None and found != plan) or not task.strip():
+                continue
             commits.append(
-                TaskCommit(sha, subject, plan, task, outcome, tuple(r for r in reverts.split(",") if r))
+                TaskCommit(
+                    sha.strip(),
+                    subject.strip(),
+                    found,
+                    task.strip(),
+                    outcome.strip(),
+                    _ids(reverts),
+                    date.strip(),
+                    run.strip(),
+                    body.strip("\n"),
+                    _ids(reopens),
+                )
             )
         return commits
+
+    def patch(self, sha: str) -> str:
+        """The commit's diff (no message), as text; bytes that are not UTF-8 shown as U+FFFD."""
+        out = self.repo.git.show("--format=", "--patch", "--stat", "--no-color", sha, stdout_as_string=False)
+        return bytes(out).decode("utf-8", "replace")
 
     def changed_files(self, sha: str) -> list[str]:
         out = self.repo.git.diff_tree("--no-commit-id", "--name-only", "-r", "-z", "--root", sha)

@@ -12,7 +12,7 @@ import datetime
 import json
 import re
 
-from runner.blueprint.edit import Edit, apply_edits
+from runner.blueprint.edit import Edit, apply_edits, next_action_text
 from runner.blueprint.model import Blueprint, parse_blueprint
 from runner.errors import InputError
 from runner.templating import render
@@ -51,7 +51,7 @@ def _with_next_action(bp: Blueprint) -> bytes:
     section = bp.next_action
     assert section is not None, "the template has an Immediate Next Action section"
     first, last = bp.lines[section.first_line - 1], bp.lines[section.last_line - 1]
-    block = render("next_action.md.j2", task=bp.tasks[0], plan_id=bp.plan_id).encode("utf-8")
+    block = next_action_text(bp.tasks[0], bp.plan_id).encode("utf-8")
     return apply_edits(bp.source, [Edit(first.start, last.start + len(last.raw), block)])
 
 

@@ -109,11 +109,12 @@ def test_revert_restores_files_and_reopens_task(
     assert trailers(repo)["Blueprint-Outcome"] == "reverted"
     code, status = cli(capsys, "status", repo / PLAN_001, "--repo", repo)
     states = {t["id"]: t["state"] for t in status["data"]["tasks"]}
-    assert states["1.1"] == "pending" and states["1.2"] == "completed"
+    # Task 1.2 only validated 1.1's file: reopened with it, not left checked without a note.
+    assert states["1.1"] == "pending" and states["1.2"] == "pending" and states["2.1"] == "completed"
     assert status["data"]["tracker"]["NEXT TASK"].startswith("Task 1.1")
-    # Running again re-applies exactly that task.
+    # Running again re-applies exactly that task, then validates it again.
     code, doc = cli(capsys, "run", repo / PLAN_001, "--repo", repo)
-    assert code == 0 and [t["id"] for t in doc["tasks"]] == ["1.1"]
+    assert code == 0 and [t["id"] for t in doc["tasks"]] == ["1.1", "1.2"]
     assert "torch.sigmoid(self.k * (x - y))" in (repo / DB_HEAD).read_text()
 
 

@@ -64,6 +64,12 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
             call(repo, "next", PLAN_001),  # nothing left: task null
             call(repo, "revert", "PLAN-001:3.1"),
             call(repo, "revert", "PLAN-001:3.1"),  # nothing to revert: an error
+            call(repo, "log"),
+            call(repo, "log", PLAN_001),
+            call(repo, "show", "PLAN-001:3.1"),
+            call(repo, "show", "PLAN-001:9.9"),  # no commit: an error
+            call(repo, "runs"),
+            call(repo, "runs", "no-such-run"),  # an error
             call(repo, "skip", "PLAN-001:3.1", "--reason", "schema test"),
             call(repo, "status", PLAN_001),  # a skipped task
             call(repo, "recover"),
@@ -81,13 +87,15 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
         got.append(call(repo, "lint", PLAN_001, "--fix"))
         got.append(call(repo, "new", "PLAN-006", "--title", "Schema Test"))
         got.append(call(repo, "init"))
+        listed = next(d for d in got if d["command"] == "runs" and d["data"].get("runs"))
+        got.append(call(repo, "runs", listed["data"]["runs"][0]["run_id"]))  # one record, with its report
         got.append(call(repo, "demo", "--keep", str(base / "demo")))
     return got
 
 
 def test_every_schema_is_a_valid_2020_12_schema() -> None:
     names = sorted(p.name for p in SCHEMAS.glob("*.schema.json"))
-    assert len(names) >= 16
+    assert len(names) >= 19
     for name in names:
         jsonschema.Draft202012Validator.check_schema(json.loads((SCHEMAS / name).read_text()))
 
@@ -102,6 +110,7 @@ def test_real_outputs_validate(outputs: list[dict[str, Any]]) -> None:
     commands = {c for c, _ in seen}
     assert commands >= {"status", "next", "lint", "run", "revert", "recover", "done", "demo", "skip"}
     assert commands >= {"codemod list", "codemod apply", "new", "init", "check", "runner"}
+    assert commands >= {"log", "show", "runs"}
     assert {code for _, code in seen} >= {0, 2, 3}
 
 

@@ -9,11 +9,12 @@ is re-rendered. Every other byte, encoding oddities included, is copied.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from runner.blueprint.model import Blueprint, Checkbox, Task, encode
+from runner.blueprint.objective import generated_objective
 from runner.templating import render
 
 
@@ -78,13 +79,19 @@ def _tracker_edits(bp: Blueprint, values: dict[str, str | None]) -> list[Edit]:
     return edits
 
 
+def next_action_text(task: Task | None, plan_id: str) -> str:
+    """The Immediate Next Action block as the runner writes it (``task`` None: the plan is done)."""
+    objective = generated_objective(task) if task is not None else ""
+    return render("next_action.md.j2", task=task, plan_id=plan_id, objective=objective)
+
+
 def _next_action_edit(bp: Blueprint, task: Task | None) -> list[Edit]:
     section = bp.next_action
     if section is None or section.first_line > len(bp.lines):
         return []
     first = bp.lines[section.first_line - 1]
     last = bp.lines[max(section.last_line, section.first_line) - 1]
-    text = render("next_action.md.j2", task=task, plan_id=bp.plan_id)
+    text = next_action_text(task, bp.plan_id)
     body = encode(text).replace(b"\n", bp.newline)
     return [Edit(first.start, last.start + len(last.raw), body)]
 
@@ -157,12 +164,14 @@ def skip_task(bp: Blueprint, task: Task, reason: str) -> bytes:
     return apply_edits(bp.source, edits)
 
 
-def reopen_task(bp: Blueprint, task: Task) -> bytes:
-    """Uncheck ``task`` and its steps; the tracker points at the first pending task and names
-    the last task still completed (in document order) as the last completed one."""
-    pending = [t for t in bp.tasks if not t.checked or t is task]
+def reopen_task(bp: Blueprint, task: Task, also: Sequence[Task] = ()) -> bytes:
+    """Uncheck ``task`` and its steps (and those of ``also``: the tasks that validated it);
+    the tracker points at the first pending task and names the last task still completed
+    (in document order) as the last completed one."""
+    reopened = [task, *also]
+    pending = [t for t in bp.tasks if not t.checked or t in reopened]
     first = pending[0]
-    still_completed = [t for t in bp.tasks if t.checked and t is not task]
+    still_completed = [t for t in bp.tasks if t.checked and t not in reopened]
     values: dict[str, str | None] = {
         "STATUS": "In Progress",
         "CURRENT STEP": _where(first),
@@ -170,6 +179,7 @@ def reopen_task(bp: Blueprint, task: Task) -> bytes:
         "NEXT TASK": first.label,
         "BLOCKER": None,
     }
-    edits = _marks([task, *task.steps], False) + _tracker_edits(bp, values)
+    marks = [item for t in reopened for item in (t, *t.steps)]
+    edits = _marks(marks, False) + _tracker_edits(bp, values)
     edits += _next_action_edit(bp, first)
     return apply_edits(bp.source, edits)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from runner.blueprint.edit import reopen_task
 from runner.blueprint.model import parse_blueprint
 from runner.blueprint.task_spec import TaskSpec
+from runner.blueprint.validators import validators_of
 from runner.commands.session import Session, locked
 from runner.errors import InputError, RevertConflictError
 from runner.faults import checkpoint
-from runner.report import CommandReport
+from runner.report import CommandReport, ReopenedTask
 from runner.reporting import commit_message, task_header, tracker_values
+from runner.review_data import ReopenedRow, RevertData
 
 
 def revert(session: Session, task: str) -> CommandReport:
@@ -22,13 +24,14 @@ def revert(session: Session, task: str) -> CommandReport:
         report.plan = bp.plan_id
         reopened_task = TaskSpec.parse(task).task_in(bp)
         commits = repo.task_commits(bp.plan_id)
+        # Blueprint-Reverts holds full shas; runners before 0.2 wrote 12-character ones.
         undone = {sha for c in commits for sha in c.reverts}
         to_revert = [
             c
             for c in commits
             if c.task == reopened_task.id
             and c.outcome in ("completed", "done", "skipped")
-            and c.sha[:12] not in undone
+            and not any(c.sha.startswith(sha) for sha in undone)
         ]
         if not to_revert:
             raise InputError(
@@ -67,8 +70,11 @@ def revert(session: Session, task: str) -> CommandReport:
             checkpoint("during-revert")
             final = session.load()
             reopened = final.task(reopened_task.id)
-            if reopened.checked:
-                new_source = reopen_task(final, reopened)
+            code_files = [p for p in touched if p not in blueprint_names]
+            validators = validators_of(final, reopened, code_files)
+            also = [ReopenedTask(v.task.id, v.task.title, list(v.files)) for v in validators]
+            if reopened.checked or validators:
+                new_source = reopen_task(final, reopened, [v.task for v in validators])
                 txn.write({session.blueprint_path: new_source})
                 final = parse_blueprint(new_source, final.path)
             message = commit_message(
@@ -78,6 +84,7 @@ def revert(session: Session, task: str) -> CommandReport:
                 blueprint_name=session.blueprint_name,
                 run_id=session.run_id,
                 reverted=[c.sha for c in to_revert],
+                reopened=also,
             )
             sha = session.commit(txn, repo.staged_paths(), message)
         task_report = task_header(reopened_task, "reverted")
@@ -86,8 +93,23 @@ def revert(session: Session, task: str) -> CommandReport:
         task_report.tracker_before = tracker_values(bp)
         task_report.tracker_after = tracker_values(final)
         report.tasks.append(task_report)
+        session.events.task_outcome(task_report)
+        session.events.emit(
+            "reverted",
+            task=reopened_task.id,
+            commits=[c.sha for c in to_revert],
+            reopened=[r.id for r in also],
+        )
+        report.data = RevertData(
+            reverted=[c.sha for c in to_revert],
+            reopened=[ReopenedRow(id=r.id, title=r.title, files=r.files) for r in also],
+        )
         report.message = (
             f"reverted Task {reopened_task.id} ({len(to_revert)} commit(s)) "
             f"as {sha[:12] if sha else 'no commit'}"
         )
+        if also:
+            report.message += "; also reopened " + ", ".join(
+                f"Task {r.id} (it validated {', '.join(r.files)})" for r in also
+            )
     return report

@@ -101,6 +101,7 @@ def _run_selected(session: Session, report: CommandReport, selected: list[str]) 
             continue
         result = _run_task(session, bp, plan)
         task_report = result.report
+        session.events.task_outcome(task_report)
         report.tasks.append(task_report)
         if task_report.outcome == "manual":
             report.exit_code = ExitCode.MANUAL_STEP
@@ -193,7 +194,7 @@ def _run_task(session: Session, bp: Blueprint, plan: TaskPlan) -> TaskResult:
     session.progress(f"{bp.plan_id} Task {plan.task.id}: {plan.task.title}")
     if plan.manual_steps:
         return TaskResult(_manual_report(bp, plan))
-    execution = apply_steps(plan, session.root)
+    execution = apply_steps(plan, session.root, events=session.events)
     return _commit_or_block(session, bp, plan, execution, outcome="completed")
 
 
@@ -229,6 +230,7 @@ def _commit_or_block(
                 {p: data for p in changed if (data := execution.after[p]) is not None}, blobs
             ),
             tracked=[p for p in blobs if p != session.blueprint_in_repo],
+            events=session.events,
         )
         report = task_report(plan, outcome, execution)
         report.gates = gates
@@ -372,7 +374,7 @@ def done(session: Session, task: str, *, allow_empty: bool = False) -> CommandRe
         edited, left_alone = _persons_files(session, plan)
         if left_alone:
             report.notes.append(f"not committed, left as they are (untracked): {', '.join(left_alone)}")
-        execution = apply_steps(plan, session.root)
+        execution = apply_steps(plan, session.root, events=session.events)
         asking = [s.step.text for s in plan.manual_steps if asks_for_change(s.step.text)]
         if not edited and not execution.changed_files() and asking and not allow_empty:
             raise InputError(
@@ -393,6 +395,7 @@ def done(session: Session, task: str, *, allow_empty: bool = False) -> CommandRe
             session, bp, plan, execution, outcome="done", persons_files=frozenset(edited)
         )
         report.tasks.append(result.report)
+        session.events.task_outcome(result.report)
         if result.report.outcome == "failed":
             result.report.files_changed = sorted(edited)  # what it saw changed, left in place
             report.exit_code = ExitCode.TASK_FAILED

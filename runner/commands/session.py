@@ -14,6 +14,7 @@ from runner.blueprint.task_spec import TaskSpec
 from runner.errors import InputError, RunnerError
 from runner.gates.imports import ImportOutcome
 from runner.repository import Repository
+from runner.runlog import EventLog
 from runner.transaction import Transaction, exclusive
 
 Progress = Callable[[str], None]
@@ -33,6 +34,7 @@ class Session:
     progress: Progress = quiet
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     import_cache: dict[tuple[str, ...], ImportOutcome] = field(default_factory=dict)
+    events: EventLog = field(default_factory=EventLog)  # steps, gates, outcomes (runner/runlog.py)
 
     @property
     def root(self) -> Path:
@@ -63,7 +65,9 @@ class Session:
         paths = list(dict.fromkeys(paths + ([inside] if inside else [])))
         if not paths:
             return None
-        return txn.commit(paths, message, no_verify=self.no_verify)
+        with self.events.timed("commit", task=txn.journal.task, paths=paths) as out:
+            out["sha"] = sha = txn.commit(paths, message, no_verify=self.no_verify)
+        return sha
 
 
 def open_session(

@@ -54,5 +54,6 @@ def skip(session: Session, task: str, reason: str) -> CommandReport:
         task_report.tracker_before = tracker_values(bp)
         task_report.tracker_after = tracker_values(parse_blueprint(new_source, bp.path))
         report.tasks.append(task_report)
+        session.events.task_outcome(task_report)
         report.message = f"skipped Task {skipped.id} ({was}): {reason}"
     return report
