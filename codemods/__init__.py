@@ -1,16 +1,23 @@
-"""LibCST codemods, one command per module in ``codemods.commands``."""
+"""LibCST codemods, one command per module in ``codemods.commands``.
+
+Importing this package imports no LibCST: :mod:`codemods.catalog` knows every
+codemod's name and options; :func:`registry` imports the commands themselves.
+"""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import TYPE_CHECKING
 
-from codemods.base import RunnerCodemod
+if TYPE_CHECKING:
+    from codemods.base import RunnerCodemod
 
 
 def registry() -> dict[str, type[RunnerCodemod]]:
     """Every codemod by its NAME, found in the modules of ``codemods.commands``."""
     import codemods.commands as package
+    from codemods.base import RunnerCodemod
 
     found: dict[str, type[RunnerCodemod]] = {}
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):

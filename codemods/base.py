@@ -23,7 +23,6 @@ in the command's ``METADATA_DEPENDENCIES``.
 from __future__ import annotations
 
 import argparse
-import ast
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
@@ -44,6 +43,9 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from codemods.options import Option as Option  # re-exported: the commands declare options with it
+from codemods.options import PythonLiteral as PythonLiteral
+from codemods.options import resolve_declared
 from codemods.star_imports import star_import_names
 
 TYPE_CHECKING_NAMES = frozenset({"typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
@@ -53,60 +55,8 @@ _TYPE_CHECKING_SPELLING = m.Name("TYPE_CHECKING") | m.Attribute(
 )
 
 
-class PythonLiteral(str):
-    """The source text of a Python literal, the kind of an option whose value becomes code.
-
-    Only what ``ast.literal_eval`` accepts (numbers, negative ones included, strings,
-    bytes, True/False/None, tuples/lists/sets/dicts of literals): a blueprint's option
-    is pasted into files the import gate later imports, so it must never be able to
-    call anything (``__import__('os').system(...)`` is refused here, when the options
-    are resolved, before any step runs).
-    """
-
-    __slots__ = ()
-
-    def __new__(cls, text: str) -> PythonLiteral:
-        code = text.strip()
-        try:
-            ast.literal_eval(code)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            raise ValueError(
-                f"not a Python literal (a number, string, True/False/None, or a tuple/list/dict"
-                f" of them): {text!r}"
-            ) from None
-        return super().__new__(cls, code)
-
-
 if TYPE_CHECKING:
     from codemods.prefilters import Prefilter
-
-
-@dataclass(frozen=True)
-class Option:
-    """One codemod option: ``--arg name=value`` for the runner, ``--name`` for libcst.tool."""
-
-    name: str
-    kind: type[str] | type[int] | type[float] | type[bool] | type[PythonLiteral]
-    default: str | int | float | bool
-    help: str
-
-    def parse(self, text: str) -> str | int | float | bool:
-        if self.kind is PythonLiteral:
-            try:
-                return PythonLiteral(text)
-            except ValueError as err:
-                raise ValueError(f"option {self.name!r}: {err}") from None
-        if self.kind is bool:
-            lowered = text.strip().lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(f"option {self.name!r} takes true or false, not {text!r}")
-        try:
-            return self.kind(text)
-        except ValueError:
-            raise ValueError(f"option {self.name!r} takes a {self.kind.__name__}, not {text!r}") from None
 
 
 @dataclass(frozen=True)
@@ -252,25 +202,7 @@ class RunnerCodemod(NodeLookups, VisitorBasedCodemodCommand):
 
         libcst.tool passes every declared flag, ``None`` when not given.
         """
-        known = {opt.name: opt for opt in cls.OPTIONS}
-        unknown = sorted(set(given) - set(known))
-        if unknown:
-            raise ValueError(
-                f"codemod {cls.NAME!r} has no option {unknown[0]!r}"
-                f" (it takes: {', '.join(known) or 'no options'})"
-            )
-        resolved: dict[str, object] = {opt.name: opt.default for opt in cls.OPTIONS}
-        for name, value in given.items():
-            if value is None:
-                continue
-            if isinstance(value, str):
-                resolved[name] = known[name].parse(value)
-            elif known[name].kind is PythonLiteral:
-                # A JSON number or bool from an options file: checked as its source text.
-                resolved[name] = known[name].parse(repr(value))
-            else:
-                resolved[name] = value
-        return resolved
+        return resolve_declared(cls.NAME, cls.OPTIONS, given)
 
     @classmethod
     def add_args(cls, arg_parser: argparse.ArgumentParser) -> None:

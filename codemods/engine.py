@@ -27,11 +27,9 @@ import ast
 import io
 import itertools
 import os
-import stat
-import subprocess
 import tokenize
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,13 +39,12 @@ import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile
 
 from codemods.base import Change, RunnerCodemod, Skip
+from codemods.files import VENDORED_DIRS as VENDORED_DIRS  # re-exported for callers of the engine
+from codemods.files import iter_python_files as iter_python_files
 from codemods.prefilters import PASS_THROUGH
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 GENERATED_MARKER = b"@" + b"generated"  # split so this file is not itself "generated"
-_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules"})
-# Code that is someone else's or generated: skipped below a directory target unless asked.
-VENDORED_DIRS = frozenset({"vendor", "third_party", "_vendor", "node_modules", "build", "dist"})
 # Files per task sent to a worker; below two chunks the pool costs more than it saves.
 CHUNK = 48
 
@@ -206,56 +203,6 @@ def _verify(after: bytes, calls: Sequence[CodemodCall], path: str) -> str:
     return ""
 
 
-def _git_visible(root: Path) -> set[str] | None:
-    """Paths under ``root`` (relative to it) that git tracks or would not ignore; None when
-    ``root`` is not in a git work tree (then nothing is filtered)."""
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0:
-        return None
-    return {os.fsdecode(p) for p in proc.stdout.split(b"\0") if p}
-
-
-def iter_python_files(root: Path, *, include_vendored: bool = False) -> Iterator[Path]:
-    """``root`` itself if a file, else every ``*.py`` below it in sorted order.
-
-    Below a directory, files git ignores (``.gitignore``, when ``root`` is in a git work
-    tree) and directories of vendored or generated code (``VENDORED_DIRS``) are left out,
-    the latter unless ``include_vendored``. Only regular files are yielded (never a FIFO).
-    """
-    if root.is_file():
-        yield root
-        return
-    visible = _git_visible(root)
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
-            d for d in dirnames if d not in _SKIPPED_DIRS and (include_vendored or d not in VENDORED_DIRS)
-        )
-        relative_dir = os.path.relpath(dirpath, root)
-        for name in sorted(filenames):
-            if not name.endswith(".py"):
-                continue
-            path = Path(dirpath) / name
-            if visible is not None:
-                relative = name if relative_dir == "." else f"{relative_dir}/{name}"
-                if relative.replace(os.sep, "/") not in visible:
-                    continue
-            try:
-                if not stat.S_ISREG(path.stat().st_mode):
-                    continue
-            except OSError:
-                continue
-            yield path
-
-
 def _light(outcome: FileOutcome) -> FileOutcome:
     """``outcome`` without the file's bytes unless it changed (streaming keeps memory flat)."""
     if outcome.status != "changed":
@@ -283,21 +230,32 @@ def run_codemods(
     *,
     jobs: int | None = None,
     prefilter: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[FileOutcome]:
     """The outcome of ``calls`` on each file of ``paths``, in order, streamed.
 
     Files are read one at a time and an unchanged file's outcome carries no bytes, so memory
     stays flat however large the tree. With many files and ``jobs`` > 1 (default: the CPU
-    count), chunks of paths (never contents) go to a process pool.
+    count), chunks of paths (never contents) go to a process pool. ``progress(done, total)``
+    is called as each chunk of files is done (a progress bar).
     """
     if jobs is None:
         jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     pending = list(paths)
+    done = 0
+
+    def finished(outcomes: list[FileOutcome]) -> list[FileOutcome]:
+        nonlocal done
+        done += len(outcomes)
+        if progress is not None:
+            progress(done, len(pending))
+        return outcomes
+
     if jobs <= 1 or len(pending) < 2 * CHUNK:
         for start in range(0, len(pending), CHUNK):
-            yield from _process(pending[start : start + CHUNK], calls, prefilter)
+            yield from finished(_process(pending[start : start + CHUNK], calls, prefilter))
         return
     chunks = [pending[i : i + CHUNK] for i in range(0, len(pending), CHUNK)]
     with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
         for outcomes in pool.map(_process, chunks, itertools.repeat(calls), itertools.repeat(prefilter)):
-            yield from outcomes
+            yield from finished(outcomes)

@@ -6,7 +6,6 @@ their base class :class:`FunctionTargetCodemod`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import ClassVar, Literal
 
@@ -15,24 +14,9 @@ from libcst.codemod import CodemodContext
 from libcst.metadata import ProviderT, QualifiedNameProvider, ScopeProvider
 
 from codemods.base import RunnerCodemod
+from codemods.options import check_function_spec, check_param_name
 
-IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 OVERLOAD = frozenset({"typing.overload", "typing_extensions.overload"})
-
-
-def check_param_name(name: str) -> None:
-    """Raise ``ValueError`` unless ``name`` is an identifier (the ``param`` option)."""
-    if not IDENT.match(name):
-        raise ValueError(f"option 'param' takes an identifier, not {name!r}")
-
-
-def check_function_spec(spec: str) -> None:
-    """Raise ``ValueError`` unless ``spec`` is ``name`` or a dotted ``Class.method`` path."""
-    parts = spec.split(".")
-    if not spec or not all(IDENT.match(p) or p == "<locals>" for p in parts):
-        raise ValueError(f"option 'function' takes a name or Class.method, not {spec!r}")
-    if parts[-1] == "<locals>":
-        raise ValueError(f"option 'function' must end with a function name, not {spec!r}")
 
 
 def spec_matches(spec: str, bare_name: str, qualified_names: Iterator[str]) -> bool:

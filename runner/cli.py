@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING, NoReturn
 from runner.errors import ExitCode, RunnerError, UsageError
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from runner.commands.session import Progress
+    from runner.progress import Progress
     from runner.report import CommandReport
 
 # Commands import libcst, GitPython, Jinja2 and rich only when they run (start-up time).
@@ -242,12 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = "--json" in words  # anywhere on the line, before or after the command
     words = [w for w in words if w != "--json"]
     args: argparse.Namespace | None = None
-
-    def progress(message: str) -> None:
-        if as_json:  # plain text: bytes that are not UTF-8 (kept as surrogates) shown as U+FFFD
-            sys.stderr.write(message.encode("utf-8", "surrogateescape").decode("utf-8", "replace") + "\n")
-        else:
-            _err_console().print(_esc(message), style="dim")
+    progress = _progress()
 
     from runner.commands.respond import Context, error_report, finish, help_report, version_report
 
@@ -267,7 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif not args.command:
                 raise UsageError("runner: a COMMAND is required (see runner --help)")
             else:
-                report = _dispatch(args, progress)
+                try:
+                    report = _dispatch(args, progress)
+                finally:
+                    progress.close()  # the live list's last state stays above the report
     except RunnerError as err:
         report = error_report(_command_name(args, words), err)
     except KeyboardInterrupt:
@@ -286,24 +282,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:
-        from rich.console import Console
-
+        from runner.console import out_for
         from runner.render import render_text
 
-        render_text(report, Console(highlight=False, soft_wrap=True), _err_console())
+        render_text(report, out_for(sys.stdout), out_for(sys.stderr))
     return int(report.exit_code)
 
 
-def _err_console() -> Console:
-    from rich.console import Console
+def _progress() -> Progress:
+    """rich (a live task list, a progress bar) when a person watches stderr; plain lines otherwise."""
+    from runner.console import rich_console, wants_rich
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    if wants_rich(sys.stderr):
+        from runner.live import LiveProgress
 
+        return LiveProgress(rich_console(sys.stderr))
+    from runner.progress import LineProgress
 
-def _esc(text: str) -> str:
-    from runner.render import esc
-
-    return esc(text)
+    return LineProgress(sys.stderr)
 
 
 if __name__ == "__main__":

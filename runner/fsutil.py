@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from codemods.engine import iter_python_files
+from codemods.files import iter_python_files
 from runner.errors import InputError
 
 

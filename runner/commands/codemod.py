@@ -153,7 +153,7 @@ def _apply(
                 )
             else:  # a symlink is reported (and edited) as its target: the link stays a link
                 every_path.append(found.resolved if found.path.is_symlink() else found.path)
-    for outcome in run_codemods(every_path, calls):
+    for outcome in run_codemods(every_path, calls, progress=progress.scan):
         path = Path(outcome.path)
         totals["scanned"] += 1
         totals["parsed"] += outcome.parsed

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from runner.blueprint.edit import block_task, complete_task
+from runner.blueprint.edit import block_task, complete_task, task_state
 from runner.blueprint.model import Blueprint, parse_blueprint
 from runner.blueprint.steps import asks_for_change
 from runner.blueprint.task_spec import TaskSpec, require_next
@@ -18,6 +18,7 @@ from runner.errors import DirtyTreeError, ExitCode, InputError, RunnerError
 from runner.execute import TaskExecution, apply_steps, run_gates
 from runner.faults import checkpoint
 from runner.gates.imports import prestart
+from runner.progress import TaskLine
 from runner.report import CommandReport, ErrorInfo, ManualStep, Outcome, TaskReport
 from runner.reporting import (
     blocker_text,
@@ -53,6 +54,7 @@ def run(session: Session, *, task: str | None = None, dry_run: bool = False) -> 
             report.message = f"nothing to do: every task of {bp.plan_id} is completed"
             return report
         prestart(session.root, python=session.python)  # torch imports while the first task runs
+        session.progress.tasks([TaskLine(t.id, t.title, task_state(bp, t)) for t in bp.tasks])
         try:
             _run_selected(session, report, selected)
         except RunnerError as err:
@@ -95,8 +97,10 @@ def _run_selected(session: Session, report: CommandReport, selected: list[str]) 
         plan = plan_task(bp, bp.task(wanted), session.root)
         if plan.task.checked:
             continue
+        session.progress.task_state(plan.task.id, "running")
         result = _run_task(session, bp, plan)
         task_report = result.report
+        session.progress.task_state(plan.task.id, task_report.outcome)
         report.tasks.append(task_report)
         if task_report.outcome == "manual":
             report.exit_code = ExitCode.MANUAL_STEP
@@ -154,7 +158,6 @@ def _manual_report(bp: Blueprint, plan: TaskPlan) -> TaskReport:
 
 
 def _run_task(session: Session, bp: Blueprint, plan: TaskPlan) -> TaskResult:
-    session.progress(f"{bp.plan_id} Task {plan.task.id}: {plan.task.title}")
     if plan.manual_steps:
         return TaskResult(_manual_report(bp, plan))
     execution = apply_steps(plan, session.root)
