@@ -41,10 +41,7 @@ GIVEN: list[tuple[str, dict[str, object]]] = [
     ("replace-default", {"function": "f", "param": "x", "value": "1", "expect": "yield"}),
     ("replace-default", {"function": "f", "param": "x", "value": ""}),
     ("replace-default", {"function": "f", "param": "x", "value": 3}),
-    *(
-        (case.parent.name, json.loads(case.read_text()))
-        for case in sorted(FIXTURES.glob("*/*.options.json"))
-    ),
+    *((case.parent.name, json.loads(case.read_text())) for case in sorted(FIXTURES.glob("*/*.options.json"))),
 ]
 
 

@@ -61,7 +61,9 @@ def test_plain_output_is_what_rich_shows_without_styles(text: str) -> None:
 def test_live_task_list_and_scan_bar_on_a_terminal() -> None:
     screen = io.StringIO()
     live = LiveProgress(Console(file=screen, force_terminal=True, width=100, color_system="standard"))
-    live.tasks([TaskLine("1.1", "Replace the Step Function", "completed"), TaskLine("1.2", "Validate", "pending")])
+    live.tasks(
+        [TaskLine("1.1", "Replace the Step Function", "completed"), TaskLine("1.2", "Validate", "pending")]
+    )
     live.task_state("1.2", "running")
     live.scan(48, 100)
     live.task_state("1.2", "blocked")
@@ -84,7 +86,11 @@ def test_plain_lines_for_tasks_and_scans() -> None:
         lines.scan(min(done, 1000), 1000)
     lines.scan(1000, 1000)
     out = stream.getvalue().splitlines()
-    assert out[:3] == ["  pending   Task 1.1: Replace", "Task 1.1: Replace (running)", "Task 1.1: Replace (completed)"]
+    assert out[:3] == [
+        "  pending   Task 1.1: Replace",
+        "Task 1.1: Replace (running)",
+        "Task 1.1: Replace (completed)",
+    ]
     scans = [line for line in out if line.startswith("scanned ")]
     assert scans[-1] == "scanned 1000/1000 files" and len(scans) == 11  # every 10%, not every chunk
     assert not ANSI.search(stream.getvalue())
