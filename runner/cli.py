@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from runner.errors import ExitCode, RunnerError, UsageError
+from runner.errors import EXIT_CODES, ExitCode, RunnerError, UsageError
 
 if TYPE_CHECKING:
     from runner.progress import Progress
@@ -23,19 +23,42 @@ if TYPE_CHECKING:
 
 # Commands import libcst, GitPython, Jinja2 and rich only when they run (start-up time).
 
-EPILOG = """\
-examples:
-  runner lint blueprints/PLAN-001.md --fix      rewrite manual steps the runner can execute
-  runner run blueprints/PLAN-001.md --json      execute the pending tasks; one JSON document
-  runner done PLAN-001:3.2                      after a manual step: gate and commit your edits
-  runner skip PLAN-001:3.2 --reason "..."       record a task as skipped
-  runner revert PLAN-001:1.1                    undo a task in one new commit
+# One example or more per command, shown in its --help (and the first of each in runner --help).
+EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "run": (
+        ("runner run blueprints/PLAN-001.md", "execute the pending tasks, one commit each"),
+        ("runner run blueprints/PLAN-001.md --dry-run", "show the diffs; write nothing"),
+        ("runner run blueprints/PLAN-001.md --task 1.2 --json", "one task; one JSON document"),
+    ),
+    "done": (("runner done PLAN-001:3.2", "after a manual step: gate and commit your edits"),),
+    "skip": (('runner skip PLAN-001:3.2 --reason "done upstream"', "record a task as skipped"),),
+    "revert": (("runner revert PLAN-001:1.1", "undo a task in one new commit and reopen it"),),
+    "status": (("runner status blueprints/PLAN-001.md", "every task and its state"),),
+    "next": (("runner next blueprints/PLAN-001.md --json", "the next task, its steps and files"),),
+    "lint": (
+        ("runner lint blueprints/PLAN-001.md", "classify every step, report every error"),
+        ("runner lint blueprints/PLAN-001.md --fix", "rewrite manual steps the runner can execute"),
+    ),
+    "new": (('runner new PLAN-006 --title "Faster data loading"', "write a blueprint to fill in"),),
+    "init": (("runner init", "add a commented [tool.runner] table to pyproject.toml"),),
+    "check": (("runner check ocr/train.py configs/train.yaml", "the gates on files (a pre-commit hook)"),),
+    "recover": (("runner recover", "roll back a task a killed runner left half done"),),
+    "codemod": (
+        ("runner codemod list", "every codemod and its options"),
+        ("runner codemod apply remove-detach-cpu --dry-run ocr/", "a codemod on a tree, as a diff"),
+    ),
+    "demo": (("runner demo", "PLAN-001 on a copy of the demo OCR project, then a revert"),),
+}
 
-exit codes: 0 ok, 1 task blocked or gates failed, 2 usage or input error, 3 dirty tree or git
-operation in progress, 4 manual step waits (then `runner done`), 5 repository locked,
-6 revert conflict, 70 internal error. With --json every response has `code` (a stable
-machine code) and `next_action` (the argv to run next).
-"""
+
+def _epilog(examples: tuple[tuple[str, str], ...]) -> str:
+    """Examples, then the exit codes (from errors.EXIT_CODES: one table for every help)."""
+    width = max(len(command) for command, _ in examples) + 2
+    lines = ["examples:"] + [f"  {command:<{width}}{what}" for command, what in examples]
+    lines += ["", "exit codes:"] + [f"  {int(code):>2}  {meaning}" for code, meaning in EXIT_CODES.items()]
+    lines += ["", "With --json: one JSON document on stdout, with `code` (a stable machine code) and"]
+    lines += ["`next_action` (the argv to run next). Progress goes to stderr (rich on a terminal)."]
+    return "\n".join(lines) + "\n"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="runner",
         description="Execute Living Implementation Blueprints: codemods, gates, one commit per task.",
-        epilog=EPILOG,
+        epilog=_epilog(tuple(examples[0] for examples in EXAMPLES.values())),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version")
@@ -128,6 +151,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", parents=[common], help="run PLAN-001 on a copy of the demo OCR project")
     demo.add_argument("--keep", type=Path, help="build the demo repo here instead of a temporary directory")
+    for name, command in [*sub.choices.items(), *(("codemod", c) for c in codemod_sub.choices.values())]:
+        command.epilog = _epilog(EXAMPLES[name])
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
