@@ -35,7 +35,8 @@ def _task(task: TaskReport, out: Out) -> None:
         detail = f": {esc(gate.detail)}" if gate.detail else ""
         out.print(f"  {status} {esc(gate.gate)} {esc(gate.target)}{detail}")
     if task.fallback:
-        out.print(f"  [bold]Fallback:[/bold] {esc(task.fallback)}")
+        why = f" (why: {esc(task.fallback_reason)})" if task.fallback_reason else ""
+        out.print(f"  [bold]Fallback:[/bold] {esc(task.fallback)}{why}")
     out.print("[bold]Part 2: Blueprint Update Confirmation[/bold]")
     out.print("  " + esc(task.update_confirmation()))
     if task.diff:

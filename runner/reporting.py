@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -19,31 +18,6 @@ if TYPE_CHECKING:  # annotations only: `status` must not import libcst
 
 def tracker_values(bp: Blueprint) -> dict[str, str]:
     return {k: f.value for k, f in bp.tracker.items()}
-
-
-_STOPWORDS = frozenset(
-    ["task", "phase", "with", "from", "that", "this", "into", "when", "then", "have", "the", "and", "for"]
-)
-
-
-def _stems(text: str) -> set[str]:
-    return {w[:5] for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in _STOPWORDS}
-
-
-def match_fallback(bp: Blueprint, task: Task) -> str | None:
-    """The Fallback Option whose condition shares the most words with the task."""
-    if not bp.fallbacks:
-        return None
-    wanted = _stems(f"{task.phase.title} {task.title}")
-    scored = []
-    for _, text in bp.fallbacks:
-        condition = text.split(":", 1)[0]
-        scored.append((len(_stems(condition) & wanted), text))
-    best = max(scored, key=lambda s: s[0])
-    if best[0] > 0:
-        return best[1].replace("**", "")
-    generic = [t for _, t in bp.fallbacks if "validation" in t.lower()]
-    return (generic[-1] if generic else bp.fallbacks[-1][1]).replace("**", "")
 
 
 def unified_diff(path: str, before: bytes | None, after: bytes | None) -> str:
@@ -114,6 +88,7 @@ def commit_message(
     gates: Sequence[GateResult] = (),
     blocker: str = "",
     fallback: str | None = None,
+    fallback_reason: str | None = None,
     reverted: Sequence[str] = (),
     reason: str = "",
 ) -> str:
@@ -133,6 +108,7 @@ def commit_message(
         gates=[g.line() for g in gates],
         blocker=blocker,
         fallback=fallback,
+        fallback_reason=fallback_reason,
         codemods=list(plan.codemod_names) if plan else [],
         run_id=run_id,
         reverted=[sha[:12] for sha in reverted],

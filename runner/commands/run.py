@@ -16,6 +16,7 @@ from runner.blueprint.task_spec import TaskSpec, require_next
 from runner.commands.session import Session, locked
 from runner.errors import DirtyTreeError, ExitCode, InputError, RunnerError
 from runner.execute import TaskExecution, apply_steps, run_gates
+from runner.fallback import choose_fallback
 from runner.faults import checkpoint
 from runner.gates.imports import prestart
 from runner.progress import TaskLine
@@ -23,7 +24,6 @@ from runner.report import CommandReport, ErrorInfo, ManualStep, Outcome, TaskRep
 from runner.reporting import (
     blocker_text,
     commit_message,
-    match_fallback,
     task_report,
     tracker_values,
     unified_diff,
@@ -221,7 +221,9 @@ def _commit_or_block(
             txn.restore()
             report.files_changed = []
             report.blocker = blocker
-            report.fallback = match_fallback(bp, plan.task)
+            fallback = choose_fallback(bp, plan, gates=gates, touched=changed)
+            if fallback is not None:
+                report.fallback, report.fallback_reason = fallback.text, fallback.reason
             if persons_files:
                 report.outcome = "failed"
                 return TaskResult(report)
@@ -243,6 +245,7 @@ def _commit_or_block(
                 gates=gates,
                 blocker=blocker,
                 fallback=report.fallback,
+                fallback_reason=report.fallback_reason,
             )
             report.commit = session.commit(txn, [], message)
         report.tracker_after = tracker_values(parse_blueprint(new_source, bp.path))
