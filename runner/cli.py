@@ -266,10 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = "--json" in words  # anywhere on the line, before or after the command
     words = [w for w in words if w != "--json"]
     args: argparse.Namespace | None = None
-    progress = _progress()
-
-    from runner.commands.respond import Context, error_report, finish, help_report, version_report
-
+    report: CommandReport | None = None
+    failure: tuple[RunnerError, ExitCode | None] | None = None
+    # Parsed before anything else is imported: `runner --help` stays small (start-up).
     try:
         parser = _parser()
         help_text = io.StringIO()
@@ -279,31 +278,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as done:  # --help printed its text
             if not as_json:
                 return int(done.code or 0)
+            from runner.commands.respond import help_report
+
             report = help_report(_command_name(None, words), help_text.getvalue())
         else:
             if args.version:
+                from runner.commands.respond import version_report
+
                 report = version_report()
             elif not args.command:
                 raise UsageError("runner: a COMMAND is required (see runner --help)")
             else:
+                progress = _progress()
                 try:
                     report = _dispatch(args, progress)
                 finally:
                     progress.close()  # the live list's last state stays above the report
     except RunnerError as err:
-        report = error_report(_command_name(args, words), err)
+        failure = (err, None)
     except KeyboardInterrupt:
-        report = error_report(
-            _command_name(args, words),
-            RunnerError("interrupted; files were restored", code="interrupted"),
-            exit_code=ExitCode.TASK_FAILED,
-        )
+        failure = (RunnerError("interrupted; files were restored", code="interrupted"), ExitCode.TASK_FAILED)
     except Exception as err:  # a bug: say so plainly, with the exit code for bugs
-        report = error_report(
-            _command_name(args, words),
+        failure = (
             RunnerError(f"internal error: {type(err).__name__}: {err}", code="internal_error"),
-            exit_code=ExitCode.INTERNAL_ERROR,
+            ExitCode.INTERNAL_ERROR,
         )
+    from runner.commands.respond import Context, error_report, finish
+
+    if failure is not None:
+        error, exit_code = failure
+        report = error_report(_command_name(args, words), error, exit_code=exit_code)
+    assert report is not None
     finish(report, Context.of(args, words, as_json))
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,8 @@ def tracker_values(bp: Blueprint) -> dict[str, str]:
 
 def unified_diff(path: str, before: bytes | None, after: bytes | None) -> str:
     """None: the file does not exist on that side (created or removed by a file step)."""
+    import difflib  # start-up: `status` and `next` never show a diff
+
     return "".join(
         difflib.unified_diff(
             (before or b"").decode("utf-8", "replace").splitlines(keepends=True),
