@@ -163,3 +163,16 @@ def test_no_color_on_a_terminal_gives_plain_lines(demo_repo: RepoFactory) -> Non
     lines = screen.replace("\r\n", "\n").splitlines()
     assert "  pending   Task 4.2: Validate Config Files" in lines
     assert "Task 1.1: Replace the Hand-Written Step Function (completed)" in lines
+
+
+def test_codemod_apply_on_a_terminal_draws_a_scan_bar(tmp_path: Path) -> None:
+    tree = tmp_path / "src"
+    tree.mkdir()
+    for i in range(120):
+        (tree / f"m{i:03}.py").write_text(SIGMOID if i % 40 == 0 else f"X = {i}\n")
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    code, out, screen = _run_on_a_pty(
+        tmp_path, ["codemod", "apply", "reciprocal-exp-to-sigmoid", str(tree), "--dry-run", "--json"], env
+    )
+    assert code == 0 and json.loads(out)["data"]["totals"]["scanned"] == 120
+    assert ANSI.search(screen) and "120/120" in ANSI.sub("", screen) and "scanning" in screen
