@@ -1,8 +1,14 @@
-"""Start-up time of the CLI: `runner --help` and `runner status` (text and --json) on the demo repo.
+"""Start-up time of the CLI: `--help`, `status`, `next` and `lint` (text and --json) on the demo repo.
 
-Each command runs in a fresh interpreter N times; the median wall time is printed with the
-number of modules the command imported (libcst, GitPython, Jinja2 and rich are imported only
-by the commands that need them). Target: under 100 ms for `--help` and `status --json`.
+Each command runs in a fresh interpreter N times. Printed per command: the median wall time,
+the median user+sys CPU time of the child process (resource.getrusage of children: on a
+machine shared with other jobs the CPU time is the steadier figure), and the number of
+modules it imported, with the heavy packages among them (libcst, GitPython, Jinja2 and rich
+are imported only by the commands that need them). Target: under 100 ms.
+
+Bytecode is cached as after `pip install` (PYTHONDONTWRITEBYTECODE is unset for the children
+and each command runs once, untimed, first); `--no-bytecode` measures with every module
+compiled from source on each run instead.
 
     .venv/bin/python benchmarks/bench_startup.py [--runs N]
 """
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -23,50 +30,85 @@ sys.path.insert(0, str(ROOT))
 
 from runner.demo import DEMO_BLUEPRINT, make_demo_repo  # noqa: E402
 
+HEAVY = ("libcst", "git", "jinja2", "rich")
 COUNT = "import sys, runpy; sys.argv = ['runner', *{args!r}]\n" + (
     "try:\n    runpy.run_module('runner', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-    "print(len(sys.modules), file=sys.stderr)"
+    "print(len(sys.modules), ','.join(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy!r})),"
+    " file=sys.stderr)"
 )
 
 
-def measure(args: list[str], cwd: Path, runs: int) -> tuple[float, int]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall, user+sys CPU) of one run, in ms."""
+    cpu = _children_cpu()
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)
+    return (time.perf_counter() - start) * 1000, (_children_cpu() - cpu) * 1000
+
+
+def _env(bytecode: bool) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "runner", *args], cwd=cwd, env=env, capture_output=True)
-        times.append(time.perf_counter() - start)
+    env.pop("NO_COLOR", None)
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def measure(args: list[str], cwd: Path, runs: int, bytecode: bool) -> tuple[float, float, int, str]:
+    env = _env(bytecode)
+    if bytecode:
+        _run([sys.executable, "-m", "runner", *args], cwd, env)  # warm-up: writes the bytecode
+    samples = [_run([sys.executable, "-m", "runner", *args], cwd, env) for _ in range(runs)]
     probe = subprocess.run(
-        [sys.executable, "-c", COUNT.format(args=args)], cwd=cwd, env=env, capture_output=True, text=True
+        [sys.executable, "-c", COUNT.format(args=args, heavy=set(HEAVY))],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    modules = int(probe.stderr.strip().splitlines()[-1])
-    return statistics.median(times) * 1000, modules
+    modules, _, heavy = probe.stderr.strip().splitlines()[-1].partition(" ")
+    wall = statistics.median(s[0] for s in samples)
+    cpu = statistics.median(s[1] for s in samples)
+    return wall, cpu, int(modules), heavy or "-"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
-    runs = parser.parse_args().runs
+    parser.add_argument("--no-bytecode", action="store_true", help="compile every module on each run")
+    options = parser.parse_args()
+    runs, bytecode = options.runs, not options.no_bytecode
     with tempfile.TemporaryDirectory() as tmp:
         repo = make_demo_repo(Path(tmp) / "repo", [DEMO_BLUEPRINT])
         blueprint = f"blueprints/{DEMO_BLUEPRINT.name}"
-        print(f"{'command':<28} {'median ms':>10} {'modules':>8}")
+        print(
+            f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {runs} runs each; "
+            f"bytecode {'cached' if bytecode else 'not cached'}"
+        )
+        print(f"{'command':<26} {'wall ms':>8} {'cpu ms':>7} {'modules':>8}  heavy packages imported")
         for label, args in [
             ("runner --version", ["--version"]),
             ("runner --help", ["--help"]),
-            ("runner status --json", ["status", blueprint, "--json"]),
             ("runner status", ["status", blueprint]),
+            ("runner status --json", ["status", blueprint, "--json"]),
+            ("runner next --json", ["next", blueprint, "--json"]),
+            ("runner lint", ["lint", blueprint]),
+            ("runner lint --json", ["lint", blueprint, "--json"]),
         ]:
-            ms, modules = measure(args, repo, runs)
-            print(f"{label:<28} {ms:>10.0f} {modules:>8}")
-        python_ms = statistics.median(_time([sys.executable, "-c", "pass"]) for _ in range(runs))
-        print(f"{'python -c pass (floor)':<28} {python_ms:>10.0f}")
-
-
-def _time(command: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, capture_output=True)
-    return (time.perf_counter() - start) * 1000
+            wall, cpu, modules, heavy = measure(args, repo, runs, bytecode)
+            print(f"{label:<26} {wall:>8.0f} {cpu:>7.0f} {modules:>8}  {heavy}")
+        floor = [_run([sys.executable, "-c", "pass"], repo, _env(bytecode)) for _ in range(runs)]
+        wall, cpu = statistics.median(s[0] for s in floor), statistics.median(s[1] for s in floor)
+        print(f"{'python -c pass (floor)':<26} {wall:>8.0f} {cpu:>7.0f}")
+        print(f"with load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
 
 
 if __name__ == "__main__":

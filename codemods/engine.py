@@ -231,6 +231,7 @@ def run_codemods(
     *,
     jobs: int | None = None,
     prefilter: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[FileOutcome]:
     """The outcome of ``calls`` on each file of ``paths``, in order, streamed.
 
@@ -238,9 +239,22 @@ def run_codemods(
     stays flat however large the tree. With many files and ``jobs`` > 1 (default: the CPU
     count), this process screens every file and worker processes (forked when the first
     candidate turns up, see ``codemods.workers``) run LibCST on the candidates' paths.
+    ``progress(done, total)`` is called every ``CHUNK`` files and at the end (a progress bar).
     """
-    jobs = _cpu_count() if jobs is None else jobs
     pending = list(paths)
+    outcomes = _outcomes(pending, calls, _cpu_count() if jobs is None else jobs, prefilter)
+    if progress is None:
+        yield from outcomes
+        return
+    for done, outcome in enumerate(outcomes, 1):
+        if done % CHUNK == 0 or done == len(pending):
+            progress(done, len(pending))
+        yield outcome
+
+
+def _outcomes(
+    pending: list[Path], calls: Sequence[CodemodCall], jobs: int, prefilter: bool
+) -> Iterator[FileOutcome]:
     if jobs <= 1 or len(pending) < 2 * CHUNK:
         for path in pending:
             yield outcome_of(path, calls, prefilter)

@@ -15,49 +15,62 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from runner.errors import ExitCode, RunnerError, UsageError
+from runner.errors import EXIT_CODES, ExitCode, RunnerError, UsageError
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from runner.commands.session import Progress
+    from runner.progress import Progress
     from runner.report import CommandReport
 
 # Commands import libcst, GitPython, Jinja2 and rich only when they run (start-up time).
 
-EPILOG = """\
-examples:
-  runner lint blueprints/PLAN-001.md --fix      rewrite manual steps the runner can execute
-  runner run blueprints/PLAN-001.md --json      execute the pending tasks; one JSON document
-  runner done PLAN-001:3.2                      after a manual step: gate and commit your edits
-  runner skip PLAN-001:3.2 --reason "..."       record a task as skipped
-  runner revert PLAN-001:1.1                    undo a task in one new commit
-  runner log PLAN-001                           the runner's commits by task, with their gates
-  runner show PLAN-001:1.1                      a task's commits with their diffs
-  runner runs                                   the run records (events, options, git state)
+# One example or more per command, shown in its --help (and the first of each in runner --help).
+EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "run": (
+        ("runner run blueprints/PLAN-001.md", "execute the pending tasks, one commit each"),
+        ("runner run blueprints/PLAN-001.md --dry-run", "show the diffs; write nothing"),
+        ("runner run blueprints/PLAN-001.md --task 1.2 --json", "one task; one JSON document"),
+    ),
+    "done": (("runner done PLAN-001:3.2", "after a manual step: gate and commit your edits"),),
+    "skip": (('runner skip PLAN-001:3.2 --reason "done upstream"', "record a task as skipped"),),
+    "revert": (("runner revert PLAN-001:1.1", "undo a task in one new commit and reopen it"),),
+    "status": (("runner status blueprints/PLAN-001.md", "every task and its state"),),
+    "next": (("runner next blueprints/PLAN-001.md --json", "the next task, its steps and files"),),
+    "lint": (
+        ("runner lint blueprints/PLAN-001.md", "classify every step, report every error"),
+        ("runner lint blueprints/PLAN-001.md --fix", "rewrite manual steps the runner can execute"),
+    ),
+    "new": (('runner new PLAN-006 --title "Faster data loading"', "write a blueprint to fill in"),),
+    "init": (("runner init", "add a commented [tool.runner] table to pyproject.toml"),),
+    "check": (("runner check ocr/train.py configs/train.yaml", "the gates on files (a pre-commit hook)"),),
+    "recover": (("runner recover", "roll back a task a killed runner left half done"),),
+    "codemod": (
+        ("runner codemod list", "every codemod and its options"),
+        ("runner codemod apply remove-detach-cpu --dry-run ocr/", "a codemod on a tree, as a diff"),
+    ),
+    "log": (
+        ("runner log", "every plan's commits, by plan and task, with their gates"),
+        ("runner log PLAN-001 --json", "one plan's (or: runner log blueprints/PLAN-001.md)"),
+    ),
+    "show": (
+        ("runner show PLAN-001:1.1", "the task's commits, message and diff"),
+        ("runner show PLAN-001:1.1 --json", "the same, with the diff as text"),
+    ),
+    "runs": (
+        ("runner runs", "the last 10 runs, newest first"),
+        ("runner runs 3f2a9c1b", "one run's report (its id, or the Blueprint-Run of a commit)"),
+    ),
+    "demo": (("runner demo", "PLAN-001 on a copy of the demo OCR project, then a revert"),),
+}
 
-exit codes: 0 ok, 1 task blocked or gates failed, 2 usage or input error, 3 dirty tree or git
-operation in progress, 4 manual step waits (then `runner done`), 5 repository locked,
-6 revert conflict, 70 internal error. With --json every response has `code` (a stable
-machine code) and `next_action` (the argv to run next).
-"""
 
-
-LOG_EPILOG = """\
-examples:
-  runner log                                    every plan's commits, by plan and task
-  runner log blueprints/PLAN-001.md --json      one plan's (or: runner log PLAN-001)
-"""
-SHOW_EPILOG = """\
-examples:
-  runner show PLAN-001:1.1                      the task's commits, message and diff
-  runner show PLAN-001:1.1 --json               the same, with the diff as text
-"""
-RUNS_EPILOG = """\
-examples:
-  runner runs                                   the last 10 runs, newest first
-  runner runs 3f2a9c1b                          one run's report (its id, or the Blueprint-Run of a commit)
-"""
+def _epilog(examples: tuple[tuple[str, str], ...]) -> str:
+    """Examples, then the exit codes (from errors.EXIT_CODES: one table for every help)."""
+    width = max(len(command) for command, _ in examples) + 2
+    lines = ["examples:"] + [f"  {command:<{width}}{what}" for command, what in examples]
+    lines += ["", "exit codes:"] + [f"  {int(code):>2}  {meaning}" for code, meaning in EXIT_CODES.items()]
+    lines += ["", "With --json: one JSON document on stdout, with `code` (a stable machine code) and"]
+    lines += ["`next_action` (the argv to run next). Progress goes to stderr (rich on a terminal)."]
+    return "\n".join(lines) + "\n"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="runner",
         description="Execute Living Implementation Blueprints: codemods, gates, one commit per task.",
-        epilog=EPILOG,
+        epilog=_epilog(tuple(examples[0] for examples in EXAMPLES.values())),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version")
@@ -136,24 +149,18 @@ def _parser() -> argparse.ArgumentParser:
         "log",
         parents=[common],
         help="the runner's commits by plan and task, with outcome, sha, date and gates",
-        epilog=LOG_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     log.add_argument("target", nargs="?", metavar="BLUEPRINT", help="a blueprint or a plan id (default: all)")
     show = sub.add_parser(
         "show",
         parents=[common],
         help="a task's commits: message and diff",
-        epilog=SHOW_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     show.add_argument("task", help="PLAN-001:1.1")
     runs = sub.add_parser(
         "runs",
         parents=[common],
         help="the run records in .git/blueprint-runner/runs (one with its report)",
-        epilog=RUNS_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     runs.add_argument(
         "run", nargs="?", metavar="ID", help="a record's id or run id (Blueprint-Run), or a prefix"
@@ -177,6 +184,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", parents=[common], help="run PLAN-001 on a copy of the demo OCR project")
     demo.add_argument("--keep", type=Path, help="build the demo repo here instead of a temporary directory")
+    for name, command in [*sub.choices.items(), *(("codemod", c) for c in codemod_sub.choices.values())]:
+        command.epilog = _epilog(EXAMPLES[name])
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -311,15 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = "--json" in words  # anywhere on the line, before or after the command
     words = [w for w in words if w != "--json"]
     args: argparse.Namespace | None = None
-
-    def progress(message: str) -> None:
-        if as_json:  # plain text: bytes that are not UTF-8 (kept as surrogates) shown as U+FFFD
-            sys.stderr.write(message.encode("utf-8", "surrogateescape").decode("utf-8", "replace") + "\n")
-        else:
-            _err_console().print(_esc(message), style="dim")
-
-    from runner.commands.respond import Context, error_report, finish, help_report, version_report
-
+    report: CommandReport | None = None
+    failure: tuple[RunnerError, ExitCode | None] | None = None
+    # Parsed before anything else is imported: `runner --help` stays small (start-up).
     try:
         parser = _parser()
         help_text = io.StringIO()
@@ -329,50 +333,59 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as done:  # --help printed its text
             if not as_json:
                 return int(done.code or 0)
+            from runner.commands.respond import help_report
+
             report = help_report(_command_name(None, words), help_text.getvalue())
         else:
             if args.version:
+                from runner.commands.respond import version_report
+
                 report = version_report()
             elif not args.command:
                 raise UsageError("runner: a COMMAND is required (see runner --help)")
             else:
-                report = _dispatch(args, words, progress)
+                progress = _progress()
+                try:
+                    report = _dispatch(args, words, progress)
+                finally:
+                    progress.close()  # the live list's last state stays above the report
     except RunnerError as err:
-        report = error_report(_command_name(args, words), err)
+        failure = (err, None)
     except KeyboardInterrupt:
-        report = error_report(
-            _command_name(args, words),
-            RunnerError("interrupted; files were restored", code="interrupted"),
-            exit_code=ExitCode.TASK_FAILED,
-        )
+        failure = (RunnerError("interrupted; files were restored", code="interrupted"), ExitCode.TASK_FAILED)
     except Exception as err:  # a bug: say so plainly, with the exit code for bugs
-        report = error_report(
-            _command_name(args, words),
+        failure = (
             RunnerError(f"internal error: {type(err).__name__}: {err}", code="internal_error"),
-            exit_code=ExitCode.INTERNAL_ERROR,
+            ExitCode.INTERNAL_ERROR,
         )
+    from runner.commands.respond import Context, error_report, finish
+
+    if failure is not None:
+        error, exit_code = failure
+        report = error_report(_command_name(args, words), error, exit_code=exit_code)
+    assert report is not None
     finish(report, Context.of(args, words, as_json))
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:
-        from rich.console import Console
-
+        from runner.console import out_for
         from runner.render import render_text
 
-        render_text(report, Console(highlight=False, soft_wrap=True), _err_console())
+        render_text(report, out_for(sys.stdout), out_for(sys.stderr))
     return int(report.exit_code)
 
 
-def _err_console() -> Console:
-    from rich.console import Console
+def _progress() -> Progress:
+    """rich (a live task list, a progress bar) when a person watches stderr; plain lines otherwise."""
+    from runner.console import rich_console, wants_rich
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    if wants_rich(sys.stderr):
+        from runner.live import LiveProgress
 
+        return LiveProgress(rich_console(sys.stderr))
+    from runner.progress import LineProgress
 
-def _esc(text: str) -> str:
-    from runner.render import esc
-
-    return esc(text)
+    return LineProgress(sys.stderr)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,20 @@ class ExitCode(IntEnum):
     INTERNAL_ERROR = 70  # a bug in the runner; the working tree was restored
 
 
+# What each exit code means, in one line: `runner --help` and every subcommand's help are
+# generated from this table (README "Exit codes" says the same at length).
+EXIT_CODES: dict[ExitCode, str] = {
+    ExitCode.OK: "ok (also: nothing to do)",
+    ExitCode.TASK_FAILED: "a task failed its gates: blocked, files restored (or git refused the commit)",
+    ExitCode.INPUT_ERROR: "usage or input error (blueprint, step, codemod, option, path); nothing changed",
+    ExitCode.DIRTY_TREE: "dirty tree, index.lock, or a git operation in progress; nothing changed",
+    ExitCode.MANUAL_STEP: "the next task has a manual step: do it, then `runner done PLAN:TASK`",
+    ExitCode.LOCKED: "another runner holds the repo lock (or a stale lock needs `runner recover`)",
+    ExitCode.REVERT_CONFLICT: "the revert conflicts with later commits (named); nothing changed",
+    ExitCode.INTERNAL_ERROR: "internal error (a bug); the working tree was restored",
+}
+
+
 class RunnerError(Exception):
     exit_code: ExitCode = ExitCode.INPUT_ERROR
     # A stable machine code beside the message (README, "Error codes"); ``data`` holds what an

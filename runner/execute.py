@@ -285,14 +285,15 @@ def _apply_codemods(steps: list[PlannedStep], tree: WorkingTree) -> None:
     calls_by_file: dict[str, list[CodemodCall]] = defaultdict(list)
     files_by_step: dict[int, list[str]] = {}
     for planned in steps:
-        assert planned.call is not None
+        call = planned.call
+        assert call is not None
         files = list(planned.files)
         for path in planned.missing:  # created by an earlier step of this task
             files += [f for f in tree.glob(path) if f.endswith(".py")] if is_glob(path) else [path]
         files_by_step[planned.step.line] = files
         for relative in files:
-            if planned.call not in calls_by_file[relative]:
-                calls_by_file[relative].append(planned.call)
+            if call not in calls_by_file[relative]:
+                calls_by_file[relative].append(call)
         for path, reason in planned.skipped:  # found under a target, never read: a FIFO, a submodule
             if (path, "skipped", reason) not in execution.file_problems:
                 execution.file_problems.append((path, "skipped", reason))

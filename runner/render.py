@@ -1,22 +1,15 @@
-"""Text rendering of command reports for people (agents use ``--json``)."""
+"""Text rendering of command reports for people (agents use ``--json``): rich markup to an Out."""
 
 from __future__ import annotations
 
 import shlex
 
-from rich.console import Console
-from rich.markup import escape
-
+from runner.console import Out, esc
 from runner.errors import ExitCode
 from runner.report import CommandData, CommandReport, TaskReport
 
 
-def esc(text: str) -> str:
-    """Markup-escaped, with bytes that are not UTF-8 (kept as surrogates) shown as U+FFFD."""
-    return escape(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
-
-
-def _task(task: TaskReport, out: Console) -> None:
+def _task(task: TaskReport, out: Out) -> None:
     out.print(f"[bold]Task {esc(task.id)}: {esc(task.title)}[/bold]  ({esc(task.outcome)})")
     out.print("[bold]Part 1: Execution Report[/bold]")
     out.print("  " + esc(task.execution_report()))
@@ -42,7 +35,8 @@ def _task(task: TaskReport, out: Console) -> None:
         detail = f": {esc(gate.detail)}" if gate.detail else ""
         out.print(f"  {status} {esc(gate.gate)} {esc(gate.target)}{detail}")
     if task.fallback:
-        out.print(f"  [bold]Fallback:[/bold] {esc(task.fallback)}")
+        why = f" (why: {esc(task.fallback_reason)})" if task.fallback_reason else ""
+        out.print(f"  [bold]Fallback:[/bold] {esc(task.fallback)}{why}")
     out.print("[bold]Part 2: Blueprint Update Confirmation[/bold]")
     out.print("  " + esc(task.update_confirmation()))
     if task.diff:
@@ -50,7 +44,7 @@ def _task(task: TaskReport, out: Console) -> None:
     out.print()
 
 
-def _data(data: CommandData, out: Console, err: Console) -> None:
+def _data(data: CommandData, out: Out, err: Out) -> None:
     if "task_spec" in data or "runs" in data or ("commits" in data and "plan" in data):
         from runner.render_review import render_review
 
@@ -111,7 +105,7 @@ def _data(data: CommandData, out: Console, err: Console) -> None:
         out.print(esc(data["transcript"]), end="")
 
 
-def render_text(report: CommandReport, out: Console, err: Console) -> None:
+def render_text(report: CommandReport, out: Out, err: Out) -> None:
     for note in report.notes:
         err.print(f"note: {esc(note)}")
     for task in report.tasks:
@@ -126,7 +120,7 @@ def render_text(report: CommandReport, out: Console, err: Console) -> None:
     _next_action(report, err)
 
 
-def _next_action(report: CommandReport, err: Console) -> None:
+def _next_action(report: CommandReport, err: Out) -> None:
     action = report.next_action
     argv = action.get("argv") if action else None
     if action and isinstance(argv, list):

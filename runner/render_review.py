@@ -6,9 +6,7 @@ it); otherwise it is written as it is, so `runner show X > file.patch` gives a p
 
 from __future__ import annotations
 
-from rich.console import Console
-
-from runner.render import esc
+from runner.console import Out, PlainOut, esc, write_raw
 from runner.report import CommandData
 from runner.review_data import LogData, RunsData, ShowData
 
@@ -28,16 +26,17 @@ def _styled(word: str) -> str:
     return f"[{_COLOUR.get(word, 'white')}]{esc(word)}[/]"
 
 
-def _plain_or_highlighted(text: str, lexer: str, out: Console) -> None:
-    if out.is_terminal and not out.no_color:
-        from rich.syntax import Syntax
+def _plain_or_highlighted(text: str, lexer: str, out: Out) -> None:
+    """Highlighted on rich's console (``out_for`` gives one only to a terminal without NO_COLOR)."""
+    if isinstance(out, PlainOut):
+        write_raw(out, text if text.endswith("\n") or not text else text + "\n")
+        return
+    from rich.syntax import Syntax
 
-        out.print(Syntax(text, lexer, word_wrap=True, background_color="default"))
-    else:
-        out.file.write(text if text.endswith("\n") or not text else text + "\n")
+    out.print(Syntax(text, lexer, word_wrap=True, background_color="default"))  # type: ignore[arg-type]
 
 
-def render_log(data: LogData, out: Console) -> None:
+def render_log(data: LogData, out: Out) -> None:
     plan = ""
     for entry in data["commits"]:
         if entry["plan"] != plan:
@@ -57,19 +56,19 @@ def render_log(data: LogData, out: Console) -> None:
             out.print(f"      {_styled(gate['status'])} {esc(gate['gate'])} {esc(gate['target'])}{detail}")
 
 
-def render_show(data: ShowData, out: Console) -> None:
+def render_show(data: ShowData, out: Out) -> None:
     for commit in data["commits"]:
         out.print(
             f"[bold]commit {commit['sha']}[/bold] ({_styled(commit['outcome'])}, {esc(commit['date'])}, "
             f"run {esc(commit['run'])})"
         )
         out.print()
-        out.file.write("".join(f"    {line}\n" for line in commit["message"].splitlines()))
+        write_raw(out, "".join(f"    {line}\n" for line in commit["message"].splitlines()))
         out.print()
         _plain_or_highlighted(commit["diff"], "diff", out)
 
 
-def render_runs(data: RunsData, out: Console) -> None:
+def render_runs(data: RunsData, out: Out) -> None:
     if data["report"]:
         _plain_or_highlighted(data["report"], "markdown", out)
         return
@@ -82,7 +81,7 @@ def render_runs(data: RunsData, out: Console) -> None:
         )
 
 
-def render_review(data: CommandData, out: Console) -> None:
+def render_review(data: CommandData, out: Out) -> None:
     if "task_spec" in data:
         render_show(data, out)
     elif "runs" in data:

@@ -97,6 +97,7 @@ class TaskReport:
     tracker_after: dict[str, str] = field(default_factory=dict)
     blocker: str | None = None
     fallback: str | None = None
+    fallback_reason: str | None = None  # why that option fits what failed (runner/fallback.py)
     manual_step: ManualStep | None = None
     diff: str = ""
 
@@ -174,6 +175,7 @@ class TaskReport:
             "tracker_after": dict[str, JSONValue](self.tracker_after),
             "blocker": self.blocker,
             "fallback": self.fallback,
+            "fallback_reason": self.fallback_reason,
             "manual_step": manual,
             "diff": self.diff,
         }

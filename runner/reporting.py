@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -31,33 +30,10 @@ def tracker_values(bp: Blueprint) -> dict[str, str]:
     return {k: f.value for k, f in bp.tracker.items()}
 
 
-_STOPWORDS = frozenset(
-    ["task", "phase", "with", "from", "that", "this", "into", "when", "then", "have", "the", "and", "for"]
-)
-
-
-def _stems(text: str) -> set[str]:
-    return {w[:5] for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in _STOPWORDS}
-
-
-def match_fallback(bp: Blueprint, task: Task) -> str | None:
-    """The Fallback Option whose condition shares the most words with the task."""
-    if not bp.fallbacks:
-        return None
-    wanted = _stems(f"{task.phase.title} {task.title}")
-    scored = []
-    for _, text in bp.fallbacks:
-        condition = text.split(":", 1)[0]
-        scored.append((len(_stems(condition) & wanted), text))
-    best = max(scored, key=lambda s: s[0])
-    if best[0] > 0:
-        return best[1].replace("**", "")
-    generic = [t for _, t in bp.fallbacks if "validation" in t.lower()]
-    return (generic[-1] if generic else bp.fallbacks[-1][1]).replace("**", "")
-
-
 def unified_diff(path: str, before: bytes | None, after: bytes | None) -> str:
     """None: the file does not exist on that side (created or removed by a file step)."""
+    import difflib  # start-up: `status` and `next` never show a diff
+
     return "".join(
         difflib.unified_diff(
             (before or b"").decode("utf-8", "replace").splitlines(keepends=True),
@@ -124,6 +100,7 @@ def commit_message(
     gates: Sequence[GateResult] = (),
     blocker: str = "",
     fallback: str | None = None,
+    fallback_reason: str | None = None,
     reverted: Sequence[str] = (),
     reopened: Sequence[ReopenedTask] = (),
     reason: str = "",
@@ -149,6 +126,7 @@ def commit_message(
         gates=[g.line() for g in gates],
         blocker=blocker,
         fallback=fallback,
+        fallback_reason=fallback_reason,
         codemods=list(plan.codemod_names) if plan else [],
         run_id=run_id,
         reverted=list(reverted),

@@ -16,11 +16,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from codemods import registry
-from codemods.base import RunnerCodemod
-from codemods.blocks import BlockSyntaxError, parse_block
-from codemods.engine import CodemodCall
+from codemods import catalog
 from runner.blueprint.model import Blueprint, Step, Task
 from runner.blueprint.steps import (
     PLACES_HELP,
@@ -48,6 +46,10 @@ from runner.fsutil import python_files_under, resolve_inside
 from runner.gates.imports import module_for
 from runner.settings import load_settings
 
+if TYPE_CHECKING:  # LibCST is imported only when a step runs or a code block is checked
+    from codemods.contract import CodemodDeclaration
+    from codemods.engine import CodemodCall
+
 _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
@@ -55,8 +57,8 @@ _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 class PlannedStep:
     step: Step
     action: Action
-    # codemod steps: the call and the repo-relative .py files it covers
-    call: CodemodCall | None = None
+    # codemod steps: the resolved options and the repo-relative .py files they cover
+    options: dict[str, object] | None = None
     files: tuple[str, ...] = ()
     # repo-relative paths (or globs) the step needs that did not exist when it was planned
     missing: tuple[str, ...] = ()
@@ -65,6 +67,15 @@ class PlannedStep:
     @property
     def kind(self) -> str:
         return kind_of(self.action)
+
+    @property
+    def call(self) -> CodemodCall | None:
+        """A codemod step's codemod with its options (importing the codemod, and LibCST)."""
+        if self.options is None or not isinstance(self.action, CodemodStep):
+            return None
+        from codemods.engine import CodemodCall
+
+        return CodemodCall(catalog()[self.action.name].load(), dict(self.options))
 
 
 @dataclass(frozen=True)
@@ -120,9 +131,10 @@ def expand(root: Path, target: str, *, source: str = "", line: int | None = None
     return [path] if path.exists() else []
 
 
-def _codemod_call(
-    action: CodemodStep, known: dict[str, type[RunnerCodemod]], bp: Blueprint, line: int, root: Path
-) -> CodemodCall:
+def _codemod_options(
+    action: CodemodStep, known: dict[str, type[CodemodDeclaration]], bp: Blueprint, line: int, root: Path
+) -> dict[str, object]:
+    """The step's options, resolved and checked as the codemod would (without importing it)."""
     codemod = known.get(action.name)
     if codemod is None:
         raise BlueprintError(
@@ -136,7 +148,7 @@ def _codemod_call(
         options = codemod.resolve_options({**defaults, **action.options})
     except ValueError as err:
         raise BlueprintError(str(err), path=bp.path, line=line) from None
-    return CodemodCall(codemod, options)
+    return options
 
 
 def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[str]]:
@@ -158,7 +170,7 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
         absent = () if (root / relative).is_file() else (relative,)  # lint asks who creates it
         return PlannedStep(step, action, None, (relative,), absent), [relative]
     if isinstance(action, CodemodStep):
-        call = _codemod_call(action, registry(), bp, line, root)
+        options = _codemod_options(action, catalog(), bp, line, root)
         skipped: list[tuple[str, str]] = []
         for target in action.targets:
             found = expand(root, target, source=bp.path, line=line)
@@ -178,7 +190,7 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
                     else:
                         files.append(_relative(root, under.resolved))
         covered = tuple(dict.fromkeys(files))
-        planned = PlannedStep(step, action, call, covered, tuple(missing), tuple(dict.fromkeys(skipped)))
+        planned = PlannedStep(step, action, options, covered, tuple(missing), tuple(dict.fromkeys(skipped)))
         return planned, list(covered)
     if isinstance(action, CreateFile | MoveFile | ArchiveFiles | ConfigMerge):
         files += _plan_file_step(action, step, bp, root)
@@ -285,6 +297,8 @@ def _check_code_step(bp: Blueprint, step: Step, action: CodeAction, root: Path) 
             line=line,
         )
     if structural:
+        from codemods.blocks import BlockSyntaxError, parse_block  # LibCST: only for code blocks
+
         for block in action.blocks:
             try:
                 parse_block(block.text)

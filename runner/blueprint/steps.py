@@ -35,15 +35,13 @@ This module knows nothing of which codemods exist; the loop checks names.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from runner.blueprint.model import CodeBlock
-
-if TYPE_CHECKING:
-    import libcst as cst
 
 Kind = Literal["gate", "codemod", "config", "file", "code", "manual"]
 GateName = Literal[
@@ -312,39 +310,43 @@ def _backticked_list(text: str) -> tuple[str, ...]:
 
 
 def _call_names(expression: str) -> tuple[str, str] | None:
-    """(outer, inner) dotted names of ``outer(... inner(...) ...)`` in a code snippet."""
-    import libcst as cst  # here: classifying the other steps needs no LibCST (start-up time)
+    """(outer, inner) dotted names of ``outer(... inner(...) ...)`` in a code snippet.
 
+    Read with ``ast`` (a snippet of the blueprint, not a file to edit): the first call
+    inside the outer call's arguments, in source order."""
     try:
-        node = cst.parse_expression(expression)
-    except cst.ParserSyntaxError:
+        node = ast.parse(expression.strip(), mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
-    if not isinstance(node, cst.Call):
+    if not isinstance(node, ast.Call):
         return None
     outer = _dotted(node.func)
-    calls: list[str] = []
-
-    class _Calls(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            name = _dotted(call.func)
-            if name:
-                calls.append(name)
-
-    for arg in node.args:
-        arg.visit(_Calls())
-    if not outer or not calls:
+    arguments: list[ast.expr | ast.keyword] = [*node.args, *node.keywords]
+    inner = [
+        name
+        for argument in sorted(arguments, key=lambda a: (a.lineno, a.col_offset))
+        for call in _calls_in_order(argument)
+        if (name := _dotted(call.func))
+    ]
+    if not outer or not inner:
         return None
-    return outer, calls[0]
+    return outer, inner[0]
 
 
-def _dotted(node: cst.BaseExpression) -> str:
-    import libcst as cst
+def _calls_in_order(node: ast.AST) -> list[ast.Call]:
+    """The calls in ``node``, outermost first, left to right (as a pre-order walk meets them)."""
+    found = [node] if isinstance(node, ast.Call) else []
+    for child in ast.iter_child_nodes(node):
+        found += _calls_in_order(child)
+    return found
 
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
         base = _dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else ""
+        return f"{base}.{node.attr}" if base else ""
     return ""
 
 

@@ -36,11 +36,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-import libcst as cst
-
 from runner.blueprint.edit import Edit, apply_edits
 from runner.blueprint.model import BOM, Blueprint, Step, Task, encode
-from runner.blueprint.steps import CodemodStep, Gate, Manual, _dotted, classify, mentioned_paths
+from runner.blueprint.steps import CodemodStep, Gate, Manual, classify, mentioned_paths
 
 
 class Workspace(Protocol):
@@ -137,57 +135,16 @@ def _context_file(bp: Blueprint, task: Task) -> str | None:
     return phase[0] if len(phase) == 1 else None
 
 
-def _is_one(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Integer | cst.Float) and node.evaluated_value == 1
-
-
-def _single_argument(call: cst.Call) -> cst.BaseExpression | None:
-    """The call's one positional argument (no keywords, no ``*``), else None."""
-    if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
-        return None
-    return call.args[0].value
-
-
-def _is_one_plus_exp_neg(node: cst.BaseExpression) -> bool:
-    """``1 + torch.exp(-z)`` (either order, parentheses or not)."""
-    if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add)):
-        return False
-    for one, other in ((node.left, node.right), (node.right, node.left)):
-        if _is_one(one) and isinstance(other, cst.Call) and _dotted(other.func) == "torch.exp":
-            argument = _single_argument(other)
-            if isinstance(argument, cst.UnaryOperation) and isinstance(argument.operator, cst.Minus):
-                return True
-    return False
-
-
-def _expression(code: str) -> cst.BaseExpression | None:
-    try:
-        return cst.parse_expression(code.strip())
-    except cst.ParserSyntaxError:
-        return None
-
-
 def _is_hand_written_sigmoid(code: str) -> bool:
-    """``torch.reciprocal(1 + torch.exp(-z))``, ``1 / (1 + torch.exp(-z))`` or ``(…).reciprocal()``."""
-    node = _expression(code)
-    if isinstance(node, cst.Call):
-        if _dotted(node.func) == "torch.reciprocal":
-            argument = _single_argument(node)
-            return argument is not None and _is_one_plus_exp_neg(argument)
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "reciprocal" and not node.args:
-            return _is_one_plus_exp_neg(node.func.value)
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide) and _is_one(node.left):
-        return _is_one_plus_exp_neg(node.right)
-    return False
+    from runner.blueprint.code_shapes import is_hand_written_sigmoid  # LibCST: only for such a step
+
+    return is_hand_written_sigmoid(code)
 
 
 def _is_sigmoid_call(code: str) -> bool:
-    node = _expression(code)
-    return (
-        isinstance(node, cst.Call)
-        and _dotted(node.func) == "torch.sigmoid"
-        and _single_argument(node) is not None
-    )
+    from runner.blueprint.code_shapes import is_sigmoid_call
+
+    return is_sigmoid_call(code)
 
 
 Rule = Callable[["_Context"], tuple[str, str] | None]

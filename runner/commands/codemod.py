@@ -15,6 +15,7 @@ from codemods import catalog
 from codemods.engine import CodemodCall, run_codemods
 from runner.errors import InputError
 from runner.fsutil import atomic_write, enclosing_root, python_files_under
+from runner.progress import Progress, quiet
 from runner.report import (
     CodemodApplyData,
     CodemodInfo,
@@ -27,12 +28,7 @@ from runner.report import (
 # A dry run on a large tree is timed against ruff: git, the journal and the blueprint model
 # are imported only to write (LibCST only when a file reaches it, see codemods.engine).
 if TYPE_CHECKING:
-    from runner.commands.session import Progress
     from runner.repository import Repository
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 def codemod_list() -> CommandReport:
@@ -95,7 +91,7 @@ def codemod_apply(
     *,
     dry_run: bool,
     include_vendored: bool = False,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> CommandReport:
     """Run one codemod, or several (``a,b,c``) in one pass, on files and directories.
 
@@ -162,7 +158,7 @@ def _apply(
                 )
             else:  # a symlink is reported (and edited) as its target: the link stays a link
                 every_path.append(found.resolved if found.is_link else found.path)
-    for outcome in run_codemods(every_path, calls):
+    for outcome in run_codemods(every_path, calls, progress=progress.scan):
         path = Path(outcome.path)
         totals["scanned"] += 1
         totals["parsed"] += outcome.parsed

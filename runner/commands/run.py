@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from runner.blueprint.edit import block_task, complete_task
+from runner.blueprint.edit import block_task, complete_task, task_state
 from runner.blueprint.model import Blueprint, parse_blueprint
 from runner.blueprint.steps import asks_for_change
 from runner.blueprint.task_spec import TaskSpec, require_next
@@ -17,13 +17,14 @@ from runner.commands.session import Session, locked
 from runner.commands.warm import warm_import_gate
 from runner.errors import DirtyTreeError, ExitCode, InputError, RunnerError
 from runner.execute import TaskExecution, apply_steps, run_gates
+from runner.fallback import choose_fallback
 from runner.faults import checkpoint
 from runner.memo import remembering
+from runner.progress import TaskLine
 from runner.report import CommandReport, ErrorInfo, ManualStep, Outcome, TaskReport
 from runner.reporting import (
     blocker_text,
     commit_message,
-    match_fallback,
     task_report,
     tracker_values,
     unified_diff,
@@ -53,6 +54,7 @@ def run(session: Session, *, task: str | None = None, dry_run: bool = False) -> 
         if not selected:
             report.message = f"nothing to do: every task of {bp.plan_id} is completed"
             return report
+        session.progress.tasks([TaskLine(t.id, t.title, task_state(bp, t)) for t in bp.tasks])
         try:
             with remembering():
                 # torch imports in the server meanwhile (the CLI started it already)
@@ -99,9 +101,11 @@ def _run_selected(session: Session, report: CommandReport, selected: list[str]) 
         plan = plan_task(bp, bp.task(wanted), session.root)
         if plan.task.checked:
             continue
+        session.progress.task_state(plan.task.id, "running")
         result = _run_task(session, bp, plan)
         task_report = result.report
         session.events.task_outcome(task_report)
+        session.progress.task_state(plan.task.id, task_report.outcome)
         report.tasks.append(task_report)
         if task_report.outcome == "manual":
             report.exit_code = ExitCode.MANUAL_STEP
@@ -191,7 +195,6 @@ def _manual_report(bp: Blueprint, plan: TaskPlan) -> TaskReport:
 
 
 def _run_task(session: Session, bp: Blueprint, plan: TaskPlan) -> TaskResult:
-    session.progress(f"{bp.plan_id} Task {plan.task.id}: {plan.task.title}")
     if plan.manual_steps:
         return TaskResult(_manual_report(bp, plan))
     execution = apply_steps(plan, session.root, events=session.events)
@@ -257,7 +260,9 @@ def _commit_or_block(
             txn.restore()
             report.files_changed = []
             report.blocker = blocker
-            report.fallback = match_fallback(bp, plan.task)
+            fallback = choose_fallback(bp, plan, gates=gates, touched=changed)
+            if fallback is not None:
+                report.fallback, report.fallback_reason = fallback.text, fallback.reason
             if persons_files:
                 report.outcome = "failed"
                 return TaskResult(report)
@@ -279,6 +284,7 @@ def _commit_or_block(
                 gates=gates,
                 blocker=blocker,
                 fallback=report.fallback,
+                fallback_reason=report.fallback_reason,
             )
             report.commit = session.commit(txn, [], message)
         report.tracker_after = tracker_values(parse_blueprint(new_source, bp.path))

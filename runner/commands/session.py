@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,15 +13,12 @@ from runner.blueprint.model import Blueprint, load_blueprint, parse_blueprint
 from runner.blueprint.task_spec import TaskSpec
 from runner.errors import InputError, RunnerError
 from runner.gates.imports import ImportOutcome
+from runner.progress import Progress, quiet
 from runner.repository import Repository
 from runner.runlog import EventLog
 from runner.transaction import Transaction, exclusive
 
-Progress = Callable[[str], None]
-
-
-def quiet(_: str) -> None:
-    pass
+__all__ = ["Progress", "Session", "quiet"]
 
 
 @dataclass
