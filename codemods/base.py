@@ -123,6 +123,15 @@ class Skip:
     reason: str
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """What a multi-file codemod's gather step found over every file of one application
+    (:meth:`RunnerCodemod.gather`), handed to each file's transform."""
+
+    files: frozenset[str] = frozenset()  # the files it has work or a verdict for (normalized paths)
+    refusal: str = ""  # why no file is rewritten: a first line naming file and line, then details
+
+
 @dataclass
 class CodemodReport:
     changes: list[Change] = field(default_factory=list)
@@ -223,11 +232,26 @@ class RunnerCodemod(NodeLookups, VisitorBasedCodemodCommand):
     NEEDLES: ClassVar[tuple[bytes, ...]] = ()
     OPTIONS: ClassVar[tuple[Option, ...]] = ()
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (PositionProvider,)
+    # A multi-file codemod: ``gather`` reads every file of one application first (an
+    # analysis, gather-style), then each file's transform acts on ``self.gathered``.
+    GATHERS: ClassVar[bool] = False
 
     def __init__(self, context: CodemodContext, **options: object) -> None:
         super().__init__(context)
         self.options: dict[str, object] = self.resolve_options(options)
         self.report = CodemodReport()
+        self.gathered: Gathered | None = None  # set by the engine for a GATHERS codemod
+
+    @classmethod
+    def option_paths(cls, options: Mapping[str, object]) -> tuple[str, ...]:
+        """Files named by options that the codemod reads and may change, besides its targets."""
+        return ()
+
+    @classmethod
+    def gather(cls, sources: Mapping[str, bytes | None], options: Mapping[str, object], root: str) -> Gathered:
+        """A GATHERS codemod's analysis of every file (path -> bytes, None when missing);
+        ``root``: the directory module names start from (paths may be relative to it)."""
+        raise NotImplementedError(f"{cls.NAME} is not a multi-file codemod")
 
     @classmethod
     def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:

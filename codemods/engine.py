@@ -31,16 +31,16 @@ import stat
 import subprocess
 import tokenize
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile
 
-from codemods.base import Change, RunnerCodemod, Skip
+from codemods.base import Change, Gathered, RunnerCodemod, Skip
 from codemods.prefilters import PASS_THROUGH
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -60,6 +60,24 @@ class CodemodCall:
 
     codemod: type[RunnerCodemod]
     options: dict[str, object] = field(default_factory=dict)
+    gathered: Gathered | None = None  # a GATHERS codemod's analysis of every file (gather_call)
+
+    def wants(self, source: bytes, path: str) -> bool:
+        """Whether ``source`` holds a needle, or the gathered analysis has work for ``path``."""
+        if self.gathered is not None and os.path.normpath(path) in self.gathered.files:
+            return True
+        return any(n in source for n in self.codemod.needles(self.options))
+
+
+def gather_call(
+    call: CodemodCall, paths: Sequence[str], read: Callable[[str], bytes | None], root: str
+) -> CodemodCall:
+    """``call`` of a multi-file (GATHERS) codemod with its analysis of ``paths`` and of the
+    files its options name (``read`` gives a file's bytes, None when missing). The paths
+    are the ones later given to :func:`apply_codemods`; ``root``: where module names start."""
+    named = dict.fromkeys([*paths, *call.codemod.option_paths(call.options)])
+    sources = {path: read(path) for path in named}
+    return replace(call, gathered=call.codemod.gather(sources, call.options, root))
 
 
 @dataclass
@@ -133,6 +151,7 @@ def _transform(
         if call in cleared and (tree is original or tree.code == original.code):
             continue
         command = call.codemod(CodemodContext(filename=path), **call.options)
+        command.gathered = call.gathered
         try:
             tree = command.transform_module(tree)
         except SkipFile:
@@ -158,7 +177,7 @@ def apply_codemods(
     pre-checks are tested against). A file the pre-checks clear is still checked to parse
     (with ``ast``; LibCST gives the reason when it does not) unless ``report_unparseable`` is
     False: then it is not parsed at all, and a syntax error in it goes unreported."""
-    active = [c for c in calls if any(n in source for n in c.codemod.needles(c.options))]
+    active = [c for c in calls if c.wants(source, path)]
     if not active:
         return FileOutcome(path, "unchanged", source, source)
     reason = _file_level_reason(source)

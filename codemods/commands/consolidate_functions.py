@@ -1,0 +1,168 @@
+"""``consolidate-functions``: identical copies of a function become imports of one.
+
+A multi-file codemod (``GATHERS``): its gather step
+(:func:`codemods.analysis.consolidation.plan_consolidation`) reads every file it is applied
+to plus the ``target`` module and proves the copies the same; then each file's transform
+only carries out its part of that plan. Run by ``libcst.tool`` (one file at a time, no
+gather step), a file is compared with the target's definition read from disk.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import ClassVar
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+from codemods.analysis.consolidation import ConsolidationPlan, key_of, plan_consolidation
+from codemods.base import Change, Gathered, Option, RunnerCodemod, Skip
+from codemods.targets import IDENT
+
+
+class ConsolidateFunctions(RunnerCodemod):
+    """Keep one definition of ``function`` in ``target``; every other copy becomes an import.
+
+    ``function`` is a module-level function's name (methods are not consolidated: a class
+    attribute is no module import path); ``target`` the path of the module that keeps it.
+    The copies must be the same once normalized (docstrings, comments and formatting
+    aside; decorators compared on their own; see :mod:`codemods.analysis.duplicates`),
+    and every name they read must be bound to the same thing in each file (``np`` the
+    same ``numpy``). Then each other file's ``def`` goes and ``from target import
+    function`` is added with its imports, so ``from old_module import function`` still
+    works; imports only that ``def`` used are removed. A target without the function
+    receives the first copy byte for byte, with the imports it needs.
+
+    Refused, nothing written, with the file and line (and a unified diff of the
+    normalized forms when they differ): bodies, defaults or annotations that differ;
+    decorators that differ, or one that may act per copy (anything but known wrappers
+    such as ``functools.lru_cache``, ``torch.no_grad``); a module global the target does
+    not have, or binds to something else; the name bound more than once in a file, in an
+    ``if``/``try`` block, or only inside a class or function; ``global`` statements or
+    reads of ``__name__``, ``globals()``; the target importing one of the files (a
+    circular import); a target that does not exist.
+
+    With ``function=order_points``, ``target=geometry.py``, ``geometry.py`` defining it:
+
+    Valid (left alone)::
+
+        from geometry import order_points
+
+    Invalid (rewritten)::
+
+        import numpy as np
+
+
+        def order_points(pts):
+            # sort by x
+            return np.asarray(sorted(pts))
+
+    becomes::
+
+        from geometry import order_points
+    """
+
+    NAME: ClassVar[str] = "consolidate-functions"
+    DESCRIPTION = "Keep one of several identical copies of a function; the others become imports of it."
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("function", str, "", "name of the module-level function to consolidate (required)"),
+        Option("target", str, "", "path of the module that keeps the one definition (required)"),
+    )
+    GATHERS: ClassVar[bool] = True
+
+    @classmethod
+    def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
+        options = super().resolve_options(given)
+        function, target = str(options["function"]), str(options["target"])
+        if not IDENT.match(function):
+            raise ValueError(f"option 'function' takes a module-level function's name, not {function!r}")
+        if not target.endswith(".py"):
+            raise ValueError(f"option 'target' takes the path of a .py module, not {target!r}")
+        return options
+
+    @classmethod
+    def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
+        return (str(options.get("function") or "").encode(),)
+
+    @classmethod
+    def option_paths(cls, options: Mapping[str, object]) -> tuple[str, ...]:
+        return (str(options["target"]),)
+
+    @classmethod
+    def gather(cls, sources: Mapping[str, bytes | None], options: Mapping[str, object], root: str) -> Gathered:
+        return plan_consolidation(sources, str(options["function"]), str(options["target"]), root)
+
+    def _plan(self, tree: cst.Module) -> ConsolidationPlan:
+        if isinstance(self.gathered, ConsolidationPlan):
+            return self.gathered
+        # libcst.tool: this file against the target on disk, module names from the cwd.
+        path = self.context.filename or ""
+        target = str(self.options["target"])
+        sources: dict[str, bytes | None] = {path: tree.bytes}
+        if key_of(target) != key_of(path):
+            sources[target] = open(target, "rb").read() if os.path.isfile(target) else None
+        return plan_consolidation(sources, str(self.options["function"]), target, os.getcwd())
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        plan = self._plan(tree)
+        path = key_of(self.context.filename or "")
+        if plan.refusal:
+            if path in plan.files:
+                # The first line names the file and line; the diff, if any, goes with it.
+                self.report.skips.append(self._skip(plan.lines.get(path, 1), plan.refusal))
+            return tree
+        if path == plan.target and plan.add_to_target:
+            return self._add_definition(tree, plan)
+        if path in plan.replace:
+            return self._replace_definition(tree, plan)
+        return tree
+
+    def _skip(self, line: int, reason: str) -> Skip:
+        self.warn(f"line {line}: {reason.splitlines()[0]}")
+        return Skip(self.NAME, line, reason)
+
+    def _top_level_def(self, tree: cst.Module, name: str) -> cst.FunctionDef | None:
+        found = [s for s in tree.body if isinstance(s, cst.FunctionDef) and s.name.value == name]
+        return found[0] if found else None
+
+    def _add_definition(self, tree: cst.Module, plan: ConsolidationPlan) -> cst.Module:
+        if self._top_level_def(tree, plan.function) is not None:
+            return tree  # already there (the verifying second pass)
+        statement = cst.parse_statement(plan.add_to_target, config=tree.config_for_parsing)
+        blank = [cst.EmptyLine(indent=False)] * (2 if tree.body else 0)
+        statement = statement.with_changes(leading_lines=[*blank, *statement.leading_lines])
+        for code in plan.target_imports:
+            parts = code.split()
+            if parts[0] == "import":
+                AddImportsVisitor.add_needed_import(self.context, parts[1], asname=_as(parts, 2))
+            else:
+                AddImportsVisitor.add_needed_import(self.context, parts[1], parts[3], _as(parts, 4))
+        self.report.changes.append(
+            self._change(
+                len(tree.code.splitlines()) + 1,
+                f"added {plan.function} (copied from {plan.canonical})"
+                + (f" with {'; '.join(plan.target_imports)}" if plan.target_imports else ""),
+            )
+        )
+        return tree.with_changes(body=[*tree.body, statement])
+
+    def _replace_definition(self, tree: cst.Module, plan: ConsolidationPlan) -> cst.Module:
+        definition = self._top_level_def(tree, plan.function)
+        if definition is None:
+            return tree  # already an import (the verifying second pass)
+        line = self.line_of(definition)
+        AddImportsVisitor.add_needed_import(self.context, plan.target_module, plan.function)
+        for module, name, asname in plan.unused_candidates.get(key_of(self.context.filename or ""), ()):
+            RemoveImportsVisitor.remove_unused_import(self.context, module, name, asname)
+        self.report.changes.append(
+            self._change(line, f"def {plan.function} -> from {plan.target_module} import {plan.function}")
+        )
+        return tree.with_changes(body=[s for s in tree.body if s is not definition])
+
+    def _change(self, line: int, description: str) -> Change:
+        return Change(self.NAME, line, description)
+
+
+def _as(parts: list[str], index: int) -> str | None:
+    return parts[index + 1] if len(parts) > index + 1 and parts[index] == "as" else None
