@@ -242,10 +242,13 @@ class RunnerCodemod(NodeLookups, VisitorBasedCodemodCommand):
         self.report = CodemodReport()
         self.gathered: Gathered | None = None  # set by the engine for a GATHERS codemod
 
+    # Options that name a file the codemod reads and may change besides its targets.
+    PATH_OPTIONS: ClassVar[tuple[str, ...]] = ()
+
     @classmethod
     def option_paths(cls, options: Mapping[str, object]) -> tuple[str, ...]:
-        """Files named by options that the codemod reads and may change, besides its targets."""
-        return ()
+        """The files the ``PATH_OPTIONS`` name."""
+        return tuple(str(options[name]) for name in cls.PATH_OPTIONS if options.get(name))
 
     @classmethod
     def gather(cls, sources: Mapping[str, bytes | None], options: Mapping[str, object], root: str) -> Gathered:

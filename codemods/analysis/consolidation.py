@@ -31,8 +31,6 @@ class ConsolidationPlan(Gathered):
     add_to_target: str = ""  # the canonical definition's code, when the target lacks one
     target_imports: tuple[str, ...] = ()  # import statements the added definition needs
     replace: frozenset[str] = frozenset()  # files whose definition becomes an import
-    # per replaced file: imports only its definition may have used, (module, name, asname)
-    unused_candidates: dict[str, tuple[tuple[str, str | None, str | None], ...]] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)  # where each file's definition (or problem) is
     canonical: str = ""  # "path:line" of the definition kept
 
@@ -79,6 +77,8 @@ def plan_consolidation(
         source = data[key]
         if source is None:
             return _refuse(files, lines, f"{key}: does not exist")
+        if key != target_key and function.encode() not in source:
+            continue  # cannot bind the name: not a copy (a directory target's other files)
         module = module_of(key, root)
         if not module:
             return _refuse(files, lines, f"{key}: not an importable module path under {root}")
@@ -94,9 +94,11 @@ def plan_consolidation(
 
     definitions: list[Definition] = []
     for key in keys:
-        if key == target_key:
+        if key == target_key or key not in facts:
             continue
         found = facts[key]
+        if found.problem and found.problem[1].startswith("does not define"):
+            continue  # mentions the name without binding it (a call through an attribute)
         if found.problem:
             return _refuse(files, lines, f"{key}:{found.problem[0]}: {found.problem[1]}")
         if found.imported_from and found.imported_from != target_module:
@@ -129,7 +131,6 @@ def plan_consolidation(
         add_to_target=canonical.code if target_facts.definition is None else "",
         target_imports=tuple(imports),
         replace=frozenset(d.path for d in definitions),
-        unused_candidates={d.path: _import_triples(d) for d in definitions},
         lines=lines,
         canonical=f"{canonical.path}:{canonical.line}",
     )
@@ -231,17 +232,3 @@ def _cycle(
                     f" {target.module}: a circular import; not consolidated"
                 )
     return ""
-
-
-def _import_triples(definition: Definition) -> tuple[tuple[str, str | None, str | None], ...]:
-    """The imports only ``definition`` might use, as RemoveImportsVisitor names them."""
-    triples: list[tuple[str, str | None, str | None]] = []
-    for free in definition.free:
-        code = free.import_code.split()
-        if not code:
-            continue
-        if code[0] == "import":
-            triples.append((code[1], None, code[3] if len(code) > 2 else None))
-        else:
-            triples.append((code[1], code[3], code[5] if len(code) > 4 else None))
-    return tuple(triples)

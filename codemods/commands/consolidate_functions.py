@@ -14,10 +14,13 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+import libcst.matchers as m
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import ProviderT, ScopeProvider
 
 from codemods.analysis.consolidation import ConsolidationPlan, key_of, plan_consolidation
 from codemods.base import Change, Gathered, Option, RunnerCodemod, Skip
+from codemods.imports import dotted_name, remove_import_aliases
 from codemods.targets import IDENT
 
 
@@ -69,7 +72,9 @@ class ConsolidateFunctions(RunnerCodemod):
         Option("function", str, "", "name of the module-level function to consolidate (required)"),
         Option("target", str, "", "path of the module that keeps the one definition (required)"),
     )
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (*RunnerCodemod.METADATA_DEPENDENCIES, ScopeProvider)
     GATHERS: ClassVar[bool] = True
+    PATH_OPTIONS: ClassVar[tuple[str, ...]] = ("target",)
 
     @classmethod
     def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
@@ -84,10 +89,6 @@ class ConsolidateFunctions(RunnerCodemod):
     @classmethod
     def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
         return (str(options.get("function") or "").encode(),)
-
-    @classmethod
-    def option_paths(cls, options: Mapping[str, object]) -> tuple[str, ...]:
-        return (str(options["target"]),)
 
     @classmethod
     def gather(cls, sources: Mapping[str, bytes | None], options: Mapping[str, object], root: str) -> Gathered:
@@ -108,9 +109,10 @@ class ConsolidateFunctions(RunnerCodemod):
         plan = self._plan(tree)
         path = key_of(self.context.filename or "")
         if plan.refusal:
-            if path in plan.files:
-                # The first line names the file and line; the diff, if any, goes with it.
-                self.report.skips.append(self._skip(plan.lines.get(path, 1), plan.refusal))
+            if path in plan.lines:  # a file taking part: the one the refusal names gets its details
+                named = plan.refusal.split(":", 1)[0] == path
+                shown = plan.refusal if named else f"not consolidated: {plan.refusal.splitlines()[0]}"
+                self.report.skips.append(self._skip(plan.lines[path], shown))
             return tree
         if path == plan.target and plan.add_to_target:
             return self._add_definition(tree, plan)
@@ -153,12 +155,68 @@ class ConsolidateFunctions(RunnerCodemod):
             return tree  # already an import (the verifying second pass)
         line = self.line_of(definition)
         AddImportsVisitor.add_needed_import(self.context, plan.target_module, plan.function)
-        for module, name, asname in plan.unused_candidates.get(key_of(self.context.filename or ""), ()):
-            RemoveImportsVisitor.remove_unused_import(self.context, module, name, asname)
         self.report.changes.append(
             self._change(line, f"def {plan.function} -> from {plan.target_module} import {plan.function}")
         )
-        return tree.with_changes(body=[s for s in tree.body if s is not definition])
+        dropped = self._imports_only_used_by(tree, definition)
+        updated = self._import_in_place(tree, plan, dropped)
+        result, touched = remove_import_aliases(tree, updated, dropped)
+        for statement, _ in touched:
+            shown = self.short(tree.code_for_node(statement))
+            self.report.changes.append(self._change(self.line_of(statement), f"removed `{shown}`, no longer used"))
+        return result.with_changes(
+            body=[s for s in result.body if not (isinstance(s, cst.FunctionDef) and s.name.value == plan.function)]
+        )
+
+    def _import_in_place(
+        self, tree: cst.Module, plan: ConsolidationPlan, dropped: dict[cst.BaseSmallStatement, set[int]]
+    ) -> cst.Module:
+        """The first import line that goes whole becomes the import of the function: same
+        place, same comments and blank lines (AddImportsVisitor then finds it there)."""
+        for index, line in enumerate(tree.body):
+            if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+                continue
+            statement = line.body[0]
+            names = getattr(statement, "names", ())
+            if statement not in dropped or len(dropped[statement]) < len(names):
+                continue
+            self.report.changes.append(
+                self._change(self.line_of(statement), f"removed `{self.short(tree.code_for_node(statement))}`,"
+                             " no longer used")
+            )
+            del dropped[statement]
+            new_import = cst.ImportFrom(
+                module=dotted_name(plan.target_module), names=[cst.ImportAlias(name=cst.Name(plan.function))]
+            )
+            body = list(tree.body)
+            body[index] = line.with_changes(body=[new_import])
+            return tree.with_changes(body=body)
+        return tree
+
+    def _imports_only_used_by(
+        self, tree: cst.Module, definition: cst.FunctionDef
+    ) -> dict[cst.BaseSmallStatement, set[int]]:
+        """Module-level import aliases every use of which is inside ``definition``."""
+        inside = {id(n) for n in m.findall(definition, m.Name() | m.Attribute())}
+        scope = self.scope_of(definition)
+        dropped: dict[cst.BaseSmallStatement, set[int]] = {}
+        if scope is None:
+            return dropped
+        for line in tree.body:
+            if not isinstance(line, cst.SimpleStatementLine):
+                continue
+            for small in line.body:
+                if not isinstance(small, cst.Import | cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
+                    continue
+                if isinstance(small, cst.ImportFrom) and m.matches(small.module, m.Name("__future__")):
+                    continue
+                for index, alias in enumerate(small.names):
+                    bound = alias.evaluated_alias or alias.evaluated_name.split(".")[0]
+                    assignments = [a for a in scope.assignments[bound] if a.node is small]
+                    references = [r for a in assignments for r in a.references]
+                    if references and all(id(r.node) in inside for r in references):
+                        dropped.setdefault(small, set()).add(index)
+        return dropped
 
     def _change(self, line: int, description: str) -> Change:
         return Change(self.NAME, line, description)
