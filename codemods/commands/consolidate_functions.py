@@ -46,24 +46,40 @@ class ConsolidateFunctions(RunnerCodemod):
     reads of ``__name__``, ``globals()``; the target importing one of the files (a
     circular import); a target that does not exist.
 
-    With ``function=order_points``, ``target=geometry.py``, ``geometry.py`` defining it:
+    Before, with ``function=order_points target=ocr/utils/geometry.py`` applied to
+    ``ocr/datasets/base.py`` (more cases: ``fixtures/codemods/consolidate-functions/``)::
+
+        import math  # also used by scale() below
+
+
+        def order_points(points):
+            # TODO: use ocr.utils.geometry (kept here while migrating)
+            cx = sum(x for x, _ in points) / len(points)
+            ...
+
+    after (``ocr/utils/geometry.py`` defines the same function)::
+
+        import math  # also used by scale() below
+
+        from ocr.utils.geometry import order_points
+
+    Run on one file (as libcst.tool does), the file is compared with the target on disk.
+    The target itself is left alone when it defines the function once:
+
+    With ``function=order_points target=consolidate_functions_example.py``:
 
     Valid (left alone)::
 
-        from geometry import order_points
+        def order_points(points):
+            return sorted(points)
 
-    Invalid (rewritten)::
+    Invalid (skipped: the name is bound twice, which one is meant is not certain)::
 
-        import numpy as np
+        def order_points(points):
+            return sorted(points)
 
 
-        def order_points(pts):
-            # sort by x
-            return np.asarray(sorted(pts))
-
-    becomes::
-
-        from geometry import order_points
+        order_points = reversed
     """
 
     NAME: ClassVar[str] = "consolidate-functions"
