@@ -251,7 +251,9 @@ class RunnerCodemod(NodeLookups, VisitorBasedCodemodCommand):
         return tuple(str(options[name]) for name in cls.PATH_OPTIONS if options.get(name))
 
     @classmethod
-    def gather(cls, sources: Mapping[str, bytes | None], options: Mapping[str, object], root: str) -> Gathered:
+    def gather(
+        cls, sources: Mapping[str, bytes | None], options: Mapping[str, object], root: str
+    ) -> Gathered:
         """A GATHERS codemod's analysis of every file (path -> bytes, None when missing);
         ``root``: the directory module names start from (paths may be relative to it)."""
         raise NotImplementedError(f"{cls.NAME} is not a multi-file codemod")

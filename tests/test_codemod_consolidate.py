@@ -53,7 +53,9 @@ def test_bad_options_are_refused(options: dict[str, str], message: str) -> None:
         registry()["consolidate-functions"].resolve_options(options)
 
 
-def test_lint_classifies_it_and_confines_the_target(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lint_classifies_it_and_confines_the_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = _repo(tmp_path, "identical_copies")
     plan = write_plan(repo, f"1. [ ] **Task 1.1: Consolidate**\n{STEP}")
     code, document = cli(capsys, "lint", plan, "--repo", repo)
@@ -70,7 +72,9 @@ def test_lint_classifies_it_and_confines_the_target(tmp_path: Path, capsys: pyte
 
 
 @pytest.mark.slow
-def test_a_run_consolidates_commits_once_and_reverts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_run_consolidates_commits_once_and_reverts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = _repo(tmp_path, "identical_copies")
     plan = write_plan(repo, f"1. [ ] **Task 1.1: Consolidate**\n{STEP}")
     start = snapshot(repo)

@@ -38,7 +38,9 @@ UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
 
 def _call_for(case: Path) -> CodemodCall:
     codemod = registry()[case.parent.name]
-    options_file = case.with_name(case.name.replace(".in.py", ".options.json").replace(".in", ".options.json"))
+    options_file = case.with_name(
+        case.name.replace(".in.py", ".options.json").replace(".in", ".options.json")
+    )
     options = json.loads(options_file.read_text()) if options_file.exists() else {}
     return CodemodCall(codemod, codemod.resolve_options(options))
 
@@ -194,13 +196,14 @@ def _call_every_path(root: Path, spec: dict[str, object]) -> dict[str, object]:
     return result
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in TREE_CASES if _sibling(c, ".calls.json").exists()], ids=_tree_id
-)
+@pytest.mark.parametrize("case", [c for c in TREE_CASES if _sibling(c, ".calls.json").exists()], ids=_tree_id)
 def test_tree_fixture_runs_the_same(case: Path, tmp_path: Path) -> None:
     """Every old import path still gives the function, now one object, with the results the
     copies gave before (the trees are imported and called for real)."""
-    spec = {**json.loads(_sibling(case, ".calls.json").read_text()), "function": _call_for(case).options["function"]}
+    spec = {
+        **json.loads(_sibling(case, ".calls.json").read_text()),
+        "function": _call_for(case).options["function"],
+    }
     before_root, after_root = tmp_path / "before", tmp_path / "after"
     shutil.copytree(case, before_root)
     shutil.copytree(case, after_root)

@@ -103,7 +103,9 @@ def plan_consolidation(
             return _refuse(files, lines, f"{key}:{found.problem[0]}: {found.problem[1]}")
         if found.imported_from and found.imported_from != target_module:
             return _refuse(
-                files, lines, f"{key}: imports {function} from {found.imported_from}, not from {target_module}"
+                files,
+                lines,
+                f"{key}: imports {function} from {found.imported_from}, not from {target_module}",
             )
         if found.definition is not None:
             definitions.append(found.definition)

@@ -127,9 +127,10 @@ def _strip(root: ast.AST) -> ast.AST:
     for node in ast.walk(root):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-                if isinstance(body[0].value.value, str):
-                    node.body = body[1:] or [ast.Pass()]
+            first = body[0] if body else None
+            value = first.value if isinstance(first, ast.Expr) else None
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                node.body = body[1:] or [ast.Pass()]
         if isinstance(node, ast.Constant):
             node.kind = None
         if hasattr(node, "type_comment"):
@@ -247,22 +248,32 @@ def file_facts(path: str, module: str, source: bytes, name: str) -> FileFacts:
     facts = FileFacts(
         path, module, bindings=bindings, binding_lines=lines, imported_modules=reader.imported_modules()
     )
-    top = [
-        s for s in reader.tree.body if isinstance(s, cst.FunctionDef) and s.name.value == name
-    ]
+    top = [s for s in reader.tree.body if isinstance(s, cst.FunctionDef) and s.name.value == name]
     everywhere = m.findall(reader.tree, m.FunctionDef(name=m.Name(name)))
     assigned = (
         [a for a in reader.globals.assignments[name] if isinstance(a, Assignment)] if reader.globals else []
     )
     if len(assigned) > 1:
         shown = ", ".join(str(reader.line(a.node)) for a in assigned)
-        return _with(facts, problem=(reader.line(assigned[-1].node), f"{name} is bound more than once"
-                                     f" at module level (lines {shown}): which one is meant is not certain"))
+        return _with(
+            facts,
+            problem=(
+                reader.line(assigned[-1].node),
+                f"{name} is bound more than once"
+                f" at module level (lines {shown}): which one is meant is not certain",
+            ),
+        )
     if not assigned:
         if everywhere:
             line = reader.line(everywhere[0])
-            return _with(facts, problem=(line, f"defines {name} only inside a class or function (line"
-                                         f" {line}); only module-level functions are consolidated"))
+            return _with(
+                facts,
+                problem=(
+                    line,
+                    f"defines {name} only inside a class or function (line"
+                    f" {line}); only module-level functions are consolidated",
+                ),
+            )
         return _with(facts, problem=(1, f"does not define {name}"))
     only = assigned[0]
     if isinstance(only, ImportAssignment):
@@ -272,9 +283,15 @@ def file_facts(path: str, module: str, source: bytes, name: str) -> FileFacts:
         return _with(facts, problem=(reader.line(only.node), f"binds {name} by an import of {binding[1]}"))
     if not top:
         line = reader.line(only.node)
-        return _with(facts, problem=(line, f"{name} is bound at line {line} by something other than a"
-                                     " module-level def (a conditional or nested definition, or an"
-                                     " assignment)"))
+        return _with(
+            facts,
+            problem=(
+                line,
+                f"{name} is bound at line {line} by something other than a"
+                " module-level def (a conditional or nested definition, or an"
+                " assignment)",
+            ),
+        )
     return _with(facts, definition=_definition(reader, top[0], name, bindings, imports))
 
 
@@ -311,7 +328,7 @@ def _definition(
                     if label in MODULE_DUNDERS or label in MODULE_READERS:
                         problem = problem or f"it reads `{label}`, which depends on the module it is in"
                     free.setdefault(label, FreeName(label, ("builtin", label)))
-                elif isinstance(referent.scope, GlobalScope):
+                elif isinstance(referent, Assignment) and isinstance(referent.scope, GlobalScope):
                     if label == name:
                         free[label] = FreeName(label, ("self", name))
                         continue
@@ -321,9 +338,7 @@ def _definition(
                 label = cst.Module(body=[]).code_for_node(access.node).split(".")[0]
                 if not hasattr(builtins, label):
                     problem = problem or f"it reads `{label}`, which is not defined in {reader.path}"
-    decorator_names = tuple(
-        frozenset(_decorator_names(d.decorator, free)) for d in node.decorators
-    )
+    decorator_names = tuple(frozenset(_decorator_names(d.decorator, free)) for d in node.decorators)
     return Definition(
         path=reader.path,
         line=reader.line(node),

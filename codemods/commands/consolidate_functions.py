@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import ClassVar
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import ProviderT, ScopeProvider
+from libcst.metadata import Assignment, ProviderT, ScopeProvider
 
 from codemods.analysis.consolidation import ConsolidationPlan, key_of, plan_consolidation
 from codemods.base import Change, Gathered, Option, RunnerCodemod, Skip
@@ -88,7 +89,10 @@ class ConsolidateFunctions(RunnerCodemod):
         Option("function", str, "", "name of the module-level function to consolidate (required)"),
         Option("target", str, "", "path of the module that keeps the one definition (required)"),
     )
-    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (*RunnerCodemod.METADATA_DEPENDENCIES, ScopeProvider)
+    METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (
+        *RunnerCodemod.METADATA_DEPENDENCIES,
+        ScopeProvider,
+    )
     GATHERS: ClassVar[bool] = True
     PATH_OPTIONS: ClassVar[tuple[str, ...]] = ("target",)
 
@@ -107,7 +111,9 @@ class ConsolidateFunctions(RunnerCodemod):
         return (str(options.get("function") or "").encode(),)
 
     @classmethod
-    def gather(cls, sources: Mapping[str, bytes | None], options: Mapping[str, object], root: str) -> Gathered:
+    def gather(
+        cls, sources: Mapping[str, bytes | None], options: Mapping[str, object], root: str
+    ) -> Gathered:
         return plan_consolidation(sources, str(options["function"]), str(options["target"]), root)
 
     def _plan(self, tree: cst.Module) -> ConsolidationPlan:
@@ -118,7 +124,7 @@ class ConsolidateFunctions(RunnerCodemod):
         target = str(self.options["target"])
         sources: dict[str, bytes | None] = {path: tree.bytes}
         if key_of(target) != key_of(path):
-            sources[target] = open(target, "rb").read() if os.path.isfile(target) else None
+            sources[target] = Path(target).read_bytes() if os.path.isfile(target) else None
         return plan_consolidation(sources, str(self.options["function"]), target, os.getcwd())
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
@@ -179,9 +185,15 @@ class ConsolidateFunctions(RunnerCodemod):
         result, touched = remove_import_aliases(tree, updated, dropped)
         for statement, _ in touched:
             shown = self.short(tree.code_for_node(statement))
-            self.report.changes.append(self._change(self.line_of(statement), f"removed `{shown}`, no longer used"))
+            self.report.changes.append(
+                self._change(self.line_of(statement), f"removed `{shown}`, no longer used")
+            )
         return result.with_changes(
-            body=[s for s in result.body if not (isinstance(s, cst.FunctionDef) and s.name.value == plan.function)]
+            body=[
+                s
+                for s in result.body
+                if not (isinstance(s, cst.FunctionDef) and s.name.value == plan.function)
+            ]
         )
 
     def _import_in_place(
@@ -197,8 +209,10 @@ class ConsolidateFunctions(RunnerCodemod):
             if statement not in dropped or len(dropped[statement]) < len(names):
                 continue
             self.report.changes.append(
-                self._change(self.line_of(statement), f"removed `{self.short(tree.code_for_node(statement))}`,"
-                             " no longer used")
+                self._change(
+                    self.line_of(statement),
+                    f"removed `{self.short(tree.code_for_node(statement))}`, no longer used",
+                )
             )
             del dropped[statement]
             new_import = cst.ImportFrom(
@@ -222,13 +236,21 @@ class ConsolidateFunctions(RunnerCodemod):
             if not isinstance(line, cst.SimpleStatementLine):
                 continue
             for small in line.body:
-                if not isinstance(small, cst.Import | cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
+                if not isinstance(small, cst.Import | cst.ImportFrom) or isinstance(
+                    small.names, cst.ImportStar
+                ):
                     continue
-                if isinstance(small, cst.ImportFrom) and m.matches(small.module, m.Name("__future__")):
+                if (
+                    isinstance(small, cst.ImportFrom)
+                    and isinstance(small.module, cst.Name)
+                    and small.module.value == "__future__"
+                ):
                     continue
                 for index, alias in enumerate(small.names):
                     bound = alias.evaluated_alias or alias.evaluated_name.split(".")[0]
-                    assignments = [a for a in scope.assignments[bound] if a.node is small]
+                    assignments = [
+                        a for a in scope.assignments[bound] if isinstance(a, Assignment) and a.node is small
+                    ]
                     references = [r for a in assignments for r in a.references]
                     if references and all(id(r.node) in inside for r in references):
                         dropped.setdefault(small, set()).add(index)
