@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 
 from codemods import registry
-from codemods.analysis.duplicates import normalize
+from codemods.analysis.duplicates import normalize_node
 from codemods.engine import CodemodCall, apply_codemods, gather_call
 
 _KINDS = (
@@ -56,17 +56,10 @@ def definitions(root: Path, package: str) -> dict[tuple[str, str], list[str]]:
         except (SyntaxError, ValueError, OSError):
             continue
         relative = path.relative_to(root).as_posix()
-        text = source.decode("utf-8", "replace")
         for node in tree.body:
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
-            code = ast.get_source_segment(text, node) or ""
-            start = node.decorator_list[0] if node.decorator_list else node
-            code = "\n".join(text.splitlines()[start.lineno - 1 : node.end_lineno])
-            try:
-                normalized, decorators = normalize(code)
-            except SyntaxError:
-                continue
+            normalized, decorators = normalize_node(node)
             digest = hashlib.sha1(f"{decorators}{ast.dump(normalized)}".encode()).hexdigest()
             if relative not in groups[(node.name, digest)]:
                 groups[(node.name, digest)].append(relative)
@@ -94,7 +87,10 @@ def main() -> None:
     outcomes: collections.Counter[str] = collections.Counter()
     examples: dict[str, list[str]] = collections.defaultdict(list)
     files_changed = 0
-    for (name, _), files in sorted(groups.items()):
+    print(f"{len(groups)} groups found in {found:.1f} s; consolidating", file=sys.stderr, flush=True)
+    for index, ((name, _), files) in enumerate(sorted(groups.items())):
+        if index % 20 == 0:
+            print(f"  group {index} ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
         target = files[0]
         call = CodemodCall(codemod, codemod.resolve_options({"function": name, "target": target}))
         gathered = gather_call(call, files, lambda f: (root / f).read_bytes(), str(root))

@@ -115,8 +115,15 @@ def normalize(code: str) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[s
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tree = ast.parse(code)
-    node = copy.deepcopy(tree.body[0])
-    assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    assert isinstance(tree.body[0], ast.FunctionDef | ast.AsyncFunctionDef)
+    return normalize_node(tree.body[0])
+
+
+def normalize_node(
+    definition: ast.FunctionDef | ast.AsyncFunctionDef,
+) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[str]]:
+    """:func:`normalize` of a definition already parsed (a copy; ``definition`` is kept)."""
+    node = copy.deepcopy(definition)
     decorators = [ast.unparse(_strip(d)) for d in node.decorator_list]
     node.decorator_list = []
     _strip(node)
