@@ -78,6 +78,9 @@ def main() -> None:
     parser.add_argument("--package", default="torch")
     parser.add_argument("--site-packages", default=sysconfig.get_paths()["purelib"])
     parser.add_argument("--show", type=int, default=5, help="groups to print of each outcome")
+    parser.add_argument(
+        "--max-bytes", type=int, default=0, help="leave out groups with a file larger than this (0: none)"
+    )
     args = parser.parse_args()
     root = Path(args.site_packages)
     started = time.perf_counter()
@@ -91,11 +94,15 @@ def main() -> None:
     for index, ((name, _), files) in enumerate(sorted(groups.items())):
         if index % 20 == 0:
             print(f"  group {index} ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+        if args.max_bytes and any((root / f).stat().st_size > args.max_bytes for f in files):
+            outcomes["left out: a file over --max-bytes"] += 1
+            continue
         target = files[0]
         call = CodemodCall(codemod, codemod.resolve_options({"function": name, "target": target}))
         gathered = gather_call(call, files, lambda f: (root / f).read_bytes(), str(root))
         assert gathered.gathered is not None
         shown = f"{name}: {', '.join(files)}"
+        print(f"  {shown}", file=sys.stderr, flush=True)
         if gathered.gathered.refusal:
             kind = kind_of(gathered.gathered.refusal)
             outcomes[f"refused: {kind}"] += 1
