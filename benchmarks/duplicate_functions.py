@@ -118,8 +118,10 @@ def main() -> None:
         outcomes["consolidated" if changed else "nothing to do"] += 1
         examples["consolidated"].append(shown)
     total = time.perf_counter() - started
-    print(f"{args.package}: {len(groups)} groups of identical module-level functions "
-          f"({sum(len(f) for f in groups.values())} definitions), found in {found:.1f} s")
+    print(
+        f"{args.package}: {len(groups)} groups of identical module-level functions "
+        f"({sum(len(f) for f in groups.values())} definitions), found in {found:.1f} s"
+    )
     for outcome, count in outcomes.most_common():
         print(f"  {count:4d}  {outcome}")
     print(f"  files the consolidations change: {files_changed}; total {total:.1f} s")
