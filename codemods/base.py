@@ -43,13 +43,14 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from codemods.contract import Change, CodemodDeclaration, Option, PythonLiteral, Skip
+from codemods.contract import Change, CodemodDeclaration, Gathered, Option, PythonLiteral, Skip
 from codemods.star_imports import star_import_names
 
 __all__ = [
     "Change",
     "CodemodDeclaration",
     "CodemodReport",
+    "Gathered",
     "NodeLookups",
     "Option",
     "PythonLiteral",
@@ -169,6 +170,7 @@ class RunnerCodemod(NodeLookups, CodemodDeclaration, VisitorBasedCodemodCommand)
         super().__init__(context)
         self.options: dict[str, object] = self.resolve_options(options)
         self.report = CodemodReport()
+        self.gathered: Gathered | None = None  # set by the engine for a GATHERS codemod
 
     @classmethod
     def load(cls) -> type[RunnerCodemod]:

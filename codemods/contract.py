@@ -91,6 +91,15 @@ class Skip:
     reason: str
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """What a multi-file codemod's gather step found over every file of one application
+    (:meth:`CodemodDeclaration.gather`), handed to each file's transform."""
+
+    files: frozenset[str] = frozenset()  # the files it has work or a verdict for (normalized paths)
+    refusal: str = ""  # why no file is rewritten: a first line naming file and line, then details
+
+
 class CodemodDeclaration:
     """What a codemod declares (see :mod:`codemods.base` for the contract)."""
 
@@ -100,6 +109,27 @@ class CodemodDeclaration:
     OPTIONS: ClassVar[tuple[Option, ...]] = ()
     # "module:Class" of the LibCST command, imported by load().
     COMMAND: ClassVar[str] = ""
+    # A multi-file codemod: ``gather`` reads every file of one application first (an
+    # analysis, gather-style), then each file's transform acts on what it found.
+    GATHERS: ClassVar[bool] = False
+    # Options that name a file the codemod reads and may change besides its targets.
+    PATH_OPTIONS: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def option_paths(cls, options: Mapping[str, object]) -> tuple[str, ...]:
+        """The files the ``PATH_OPTIONS`` name."""
+        return tuple(str(options[name]) for name in cls.PATH_OPTIONS if options.get(name))
+
+    @classmethod
+    def gather(
+        cls, sources: Mapping[str, bytes | None], options: Mapping[str, object], root: str
+    ) -> Gathered:
+        """A GATHERS codemod's analysis of every file (path -> bytes, None when missing);
+        ``root``: the directory module names start from. The command (LibCST) does the work."""
+        command = cls.load()
+        if command is cls or not cls.GATHERS:
+            raise NotImplementedError(f"{cls.NAME} is not a multi-file codemod")
+        return command.gather(sources, options, root)
 
     @classmethod
     def load(cls) -> type[RunnerCodemod]:

@@ -225,8 +225,35 @@ class ReplaceDefaultDeclaration(FunctionTargetDeclaration):
         return options
 
 
+class ConsolidateFunctionsDeclaration(CodemodDeclaration):
+    NAME: ClassVar[str] = "consolidate-functions"
+    DESCRIPTION = "Keep one of several identical copies of a function; the others become imports of it."
+    COMMAND: ClassVar[str] = "codemods.commands.consolidate_functions:ConsolidateFunctions"
+    OPTIONS: ClassVar[tuple[Option, ...]] = (
+        Option("function", str, "", "name of the module-level function to consolidate (required)"),
+        Option("target", str, "", "path of the module that keeps the one definition (required)"),
+    )
+    GATHERS: ClassVar[bool] = True
+    PATH_OPTIONS: ClassVar[tuple[str, ...]] = ("target",)
+
+    @classmethod
+    def resolve_options(cls, given: Mapping[str, object]) -> dict[str, object]:
+        options = super().resolve_options(given)
+        function, target = str(options["function"]), str(options["target"])
+        if not IDENT.match(function):
+            raise ValueError(f"option 'function' takes a module-level function's name, not {function!r}")
+        if not target.endswith(".py"):
+            raise ValueError(f"option 'target' takes the path of a .py module, not {target!r}")
+        return options
+
+    @classmethod
+    def needles(cls, options: Mapping[str, object]) -> tuple[bytes, ...]:
+        return (str(options.get("function") or "").encode(),)
+
+
 DECLARATIONS: tuple[type[CodemodDeclaration], ...] = (
     ClampInputsDeclaration,
+    ConsolidateFunctionsDeclaration,
     LazyImportDeclaration,
     ReciprocalExpToSigmoidDeclaration,
     RemoveDetachCpuDeclaration,

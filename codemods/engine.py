@@ -38,11 +38,11 @@ import time
 import tokenize
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from codemods.contract import Change, CodemodDeclaration, Skip
+from codemods.contract import Change, CodemodDeclaration, Gathered, Skip
 from codemods.files import VENDORED_DIRS, iter_python_files
 from codemods.prefilters import PASS_THROUGH
 
@@ -75,6 +75,24 @@ class CodemodCall:
 
     codemod: type[CodemodDeclaration]  # a declaration, or the command itself
     options: dict[str, object] = field(default_factory=dict)
+    gathered: Gathered | None = None  # a GATHERS codemod's analysis of every file (gather_call)
+
+    def wants(self, source: bytes, path: str) -> bool:
+        """Whether ``source`` holds a needle, or the gathered analysis has work for ``path``."""
+        if self.gathered is not None and os.path.normpath(path) in self.gathered.files:
+            return True
+        return _holds_needles(source, self)
+
+
+def gather_call(
+    call: CodemodCall, paths: Sequence[str], read: Callable[[str], bytes | None], root: str
+) -> CodemodCall:
+    """``call`` of a multi-file (GATHERS) codemod with its analysis of ``paths`` and of the
+    files its options name (``read`` gives a file's bytes, None when missing). The paths
+    are the ones later given to :func:`apply_codemods`; ``root``: where module names start."""
+    named = dict.fromkeys([*paths, *call.codemod.option_paths(call.options)])
+    sources = {path: read(path) for path in named}
+    return replace(call, gathered=call.codemod.gather(sources, call.options, root))
 
 
 @dataclass
@@ -174,7 +192,7 @@ def _screen(
 ) -> FileOutcome | tuple[list[CodemodCall], list[CodemodCall]]:
     """The outcome of stages 1-3 when they decide the file, else the codemods to run on it
     and those of them the pre-checks cleared (see ``codemods.rewrite``)."""
-    active = [c for c in calls if _holds_needles(source, c)]
+    active = [c for c in calls if c.wants(source, path)]
     if not active:
         return FileOutcome(path, "unchanged", source, source)
     reason = _file_level_reason(source)

@@ -40,6 +40,7 @@ def _transform(
         if call in cleared and (tree is original or tree.code == original.code):
             continue
         command = call.codemod.load()(CodemodContext(filename=path), **call.options)
+        command.gathered = call.gathered
         try:
             tree = command.transform_module(tree)
         except SkipFile:

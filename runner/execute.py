@@ -24,7 +24,7 @@ import libcst as cst
 
 from codemods.base import Change, Skip
 from codemods.blocks import BlockEdit, Where, WhereKind, insert_block, insert_marked_lines, replace_block
-from codemods.engine import CodemodCall, FileOutcome, apply_codemods
+from codemods.engine import CodemodCall, FileOutcome, apply_codemods, gather_call
 from codemods.unused_imports import remove_imports_made_unused
 from runner.blueprint.model import Step, encode
 from runner.blueprint.steps import (
@@ -297,6 +297,7 @@ def _apply_codemods(steps: list[PlannedStep], tree: WorkingTree) -> None:
         for path, reason in planned.skipped:  # found under a target, never read: a FIFO, a submodule
             if (path, "skipped", reason) not in execution.file_problems:
                 execution.file_problems.append((path, "skipped", reason))
+    refusals = _gather(steps, files_by_step, calls_by_file, tree)
     per_codemod_file: dict[tuple[str, str], int] = defaultdict(int)
     for relative, calls in calls_by_file.items():
         source = tree.read(relative)
@@ -331,10 +332,35 @@ def _apply_codemods(steps: list[PlannedStep], tree: WorkingTree) -> None:
         if absent:
             outcome_step.ok = False
             outcome_step.detail = f"{', '.join(absent)}: does not exist (no earlier step created it)"
+        elif planned.step.line in refusals:
+            outcome_step.ok = False
+            outcome_step.detail = f"{action.name} refused: {refusals[planned.step.line]}"
         elif action.expect is not None and count != action.expect:
             outcome_step.ok = False
             outcome_step.detail = f"{action.name} made {count} change(s), the step expects {action.expect}"
         execution.steps.append(outcome_step)
+
+
+def _gather(
+    steps: list[PlannedStep],
+    files_by_step: dict[int, list[str]],
+    calls_by_file: dict[str, list[CodemodCall]],
+    tree: WorkingTree,
+) -> dict[int, str]:
+    """Give each multi-file codemod step's call its analysis of the step's files (as the
+    earlier steps left them); the refusals by step line."""
+    refusals: dict[int, str] = {}
+    for planned in steps:
+        call = planned.call
+        if call is None or not call.codemod.GATHERS:
+            continue
+        files = files_by_step[planned.step.line]
+        gathered = gather_call(call, files, tree.read, str(tree.root))
+        for relative in files:
+            calls_by_file[relative] = [gathered if c is call else c for c in calls_by_file[relative]]
+        if gathered.gathered is not None and gathered.gathered.refusal:
+            refusals[planned.step.line] = gathered.gathered.refusal
+    return refusals
 
 
 def _config_set(action: ConfigSet, step: Step, tree: WorkingTree) -> None:

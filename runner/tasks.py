@@ -189,6 +189,12 @@ def plan_step(bp: Blueprint, step: Step, root: Path) -> tuple[PlannedStep, list[
                         skipped.append((shown, under.problem))
                     else:
                         files.append(_relative(root, under.resolved))
+        for name in catalog()[action.name].option_paths(options):  # a file an option names (a target module)
+            relative = inside(name)
+            if (root / relative).is_file():
+                files.append(relative)
+            elif relative not in missing:
+                missing.append(relative)
         covered = tuple(dict.fromkeys(files))
         planned = PlannedStep(step, action, options, covered, tuple(missing), tuple(dict.fromkeys(skipped)))
         return planned, list(covered)

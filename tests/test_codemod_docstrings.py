@@ -95,3 +95,19 @@ def test_docstring_example(example: Example) -> None:
     else:
         assert outcome.after == source and not outcome.changes
         assert outcome.skips, "an invalid example without becomes:: must be reported as a skip"
+
+
+def test_the_readme_catalogue_shows_every_codemod_with_a_before_and_after() -> None:
+    """README ``## Codemods``: each codemod's entry (``**`name`**``) holds a code block
+    with its before and after."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Codemods\n", 1)[1].split("\n## ", 1)[0]
+    entries = re.split(r"^\*\*`([a-z-]+)`\*\*", section, flags=re.MULTILINE)[1:]
+    shown = dict(zip(entries[::2], entries[1::2], strict=True))
+    assert sorted(shown) == sorted(registry())
+    for name, text in shown.items():
+        blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+        assert blocks, f"{name}: no code block"
+        assert "before" in blocks[0] and "after" in blocks[0], f"{name}: the block names no before/after"

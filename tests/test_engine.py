@@ -41,6 +41,7 @@ class BreakSyntax(RunnerCodemod):
 REQUIRED = {
     "replace-default": {"function": "soft_clamp_logits", "param": "threshold", "value": "50.0"},
     "replace-calls": {"old": "pkg.validation.check_polygon", "new": "pkg.validators.validate_polygon"},
+    "consolidate-functions": {"function": "order_points", "target": "pkg/geometry.py"},
 }
 
 

@@ -8,11 +8,12 @@ writes them through a :class:`~runner.transaction.Transaction` under the repo lo
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codemods import catalog
-from codemods.engine import CodemodCall, run_codemods
+from codemods.engine import CodemodCall, gather_call, run_codemods
 from runner.errors import InputError
 from runner.fsutil import atomic_write, enclosing_root, python_files_under
 from runner.progress import Progress, quiet
@@ -158,6 +159,8 @@ def _apply(
                 )
             else:  # a symlink is reported (and edited) as its target: the link stays a link
                 every_path.append(found.resolved if found.is_link else found.path)
+    if any(c.codemod.GATHERS for c in calls):
+        calls, every_path = _gathered(calls, every_path)
     for outcome in run_codemods(every_path, calls, progress=progress.scan):
         path = Path(outcome.path)
         totals["scanned"] += 1
@@ -196,6 +199,35 @@ def _apply(
         diff="".join(diff),
     )
     return data, new_bytes
+
+
+def _gathered(calls: list[CodemodCall], files: list[Path]) -> tuple[list[CodemodCall], list[Path]]:
+    """Multi-file codemods get their analysis of every file first. Paths are made absolute
+    (the files, and options naming a file, relative to the current directory) so the
+    analysis and the per-file runs name each file alike; module names start at the first
+    directory above the target that is not a package (no ``__init__.py``)."""
+    every = [p.absolute() for p in files]
+    result: list[CodemodCall] = []
+    for call in calls:
+        if not call.codemod.GATHERS:
+            result.append(call)
+            continue
+        options = dict(call.options)
+        for name in call.codemod.PATH_OPTIONS:
+            if options.get(name):
+                options[name] = str(Path(str(options[name])).absolute())
+        named = [Path(p) for p in call.codemod.option_paths(options)]
+        every += [p for p in named if p.is_file() and p not in every]
+        root = named[0].parent if named else Path.cwd()
+        while (root / "__init__.py").is_file() and root.parent != root:
+            root = root.parent
+
+        def read(path: str) -> bytes | None:
+            return Path(path).read_bytes() if Path(path).is_file() else None
+
+        files_here = [str(p) for p in every]
+        result.append(gather_call(replace(call, options=options), files_here, read, str(root)))
+    return result, every
 
 
 def _repository_of(path: Path) -> Repository | None:
