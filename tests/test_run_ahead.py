@@ -13,7 +13,7 @@ from pathlib import Path
 import git
 import pytest
 
-from runner import execute
+from runner import execute, task_gates
 from runner.blueprint.model import parse_blueprint
 from runner.cli import main
 from runner.commands.warm import imports_ahead
@@ -114,7 +114,7 @@ def test_a_run_computes_each_codemod_pass_and_pattern_check_once(
     repo: Path = demo_repo()
     passes: list[str] = []
     patterns: list[str] = []
-    real_pass, real_absent = execute.apply_codemods, execute.check_absent
+    real_pass, real_absent = execute.apply_codemods, task_gates.check_absent
 
     def counted_pass(*args: object, **kwargs: object) -> object:
         passes.append(str(args[2]))
@@ -125,7 +125,7 @@ def test_a_run_computes_each_codemod_pass_and_pattern_check_once(
         return real_absent(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(execute, "apply_codemods", counted_pass)
-    monkeypatch.setattr(execute, "check_absent", counted_absent)
+    monkeypatch.setattr(task_gates, "check_absent", counted_absent)
     monkeypatch.chdir(repo)
     code = main(["run", f"blueprints/{PLAN_001.name}"])
     assert code == 0, capsys.readouterr().err

@@ -7,8 +7,8 @@ from pathlib import Path
 import git
 import pytest
 
-import runner.execute
 import runner.repository
+import runner.task_gates
 from runner.errors import ExitCode
 from tests.conftest import RepoFactory, commit_count, snapshot
 from tests.helpers import cli, write_plan
@@ -32,7 +32,7 @@ def _lock_index_at(monkeypatch: pytest.MonkeyPatch, module: object, stage: str, 
 
 
 @pytest.mark.parametrize(
-    ("module", "stage"), [(runner.execute, "during-gates"), (runner.repository, "during-commit")]
+    ("module", "stage"), [(runner.task_gates, "during-gates"), (runner.repository, "during-commit")]
 )
 def test_index_lock_appearing_at_commit_time_exits_3(
     module: object,

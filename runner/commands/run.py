@@ -16,7 +16,7 @@ from runner.blueprint.task_spec import TaskSpec, require_next
 from runner.commands.session import Session, locked
 from runner.commands.warm import warm_import_gate
 from runner.errors import DirtyTreeError, ExitCode, InputError, RunnerError
-from runner.execute import TaskExecution, apply_steps, run_gates
+from runner.execute import TaskExecution, apply_steps
 from runner.fallback import choose_fallback
 from runner.faults import checkpoint
 from runner.memo import remembering
@@ -29,6 +29,7 @@ from runner.reporting import (
     tracker_values,
     unified_diff,
 )
+from runner.task_gates import run_gates
 from runner.tasks import TaskPlan, plan_blueprint, plan_task
 
 
