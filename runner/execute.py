@@ -270,9 +270,11 @@ def _apply_codemods(steps: list[PlannedStep], tree: WorkingTree) -> None:
     execution = tree.execution
     calls_by_file: dict[str, list[CodemodCall]] = defaultdict(list)
     files_by_step: dict[int, list[str]] = {}
+    calls_by_step: dict[int, CodemodCall] = {}
     for planned in steps:
-        call = planned.call
+        call = planned.call  # a new CodemodCall at each access: kept once per step
         assert call is not None
+        calls_by_step[planned.step.line] = call
         files = list(planned.files)
         for path in planned.missing:  # created by an earlier step of this task
             files += [f for f in tree.glob(path) if f.endswith(".py")] if is_glob(path) else [path]
@@ -283,15 +285,21 @@ def _apply_codemods(steps: list[PlannedStep], tree: WorkingTree) -> None:
         for path, reason in planned.skipped:  # found under a target, never read: a FIFO, a submodule
             if (path, "skipped", reason) not in execution.file_problems:
                 execution.file_problems.append((path, "skipped", reason))
-    refusals = _gather(steps, files_by_step, calls_by_file, tree)
+    refusals = _gather(calls_by_step, files_by_step, calls_by_file, tree)
     per_codemod_file: dict[tuple[str, str], int] = defaultdict(int)
     for relative, calls in calls_by_file.items():
         source = tree.read(relative)
         if source is None:
             continue  # the step reports it missing below
-        # Memoized: a run computes its tasks ahead while the import gate's server starts.
+        # Memoized: a run computes its tasks ahead while the import gate's server starts. A
+        # multi-file codemod's outcome also depends on what its gather step read elsewhere.
         outcome = memoized(
-            ("codemods", digest(source), relative, tuple((c.codemod, repr(c.options)) for c in calls)),
+            (
+                "codemods",
+                digest(source),
+                relative,
+                tuple((c.codemod, repr(c.options), repr(c.gathered)) for c in calls),
+            ),
             partial(apply_codemods, source, calls, relative),
             keep=partial(_worth_keeping, source),
         )
@@ -328,7 +336,7 @@ def _apply_codemods(steps: list[PlannedStep], tree: WorkingTree) -> None:
 
 
 def _gather(
-    steps: list[PlannedStep],
+    calls_by_step: dict[int, CodemodCall],
     files_by_step: dict[int, list[str]],
     calls_by_file: dict[str, list[CodemodCall]],
     tree: WorkingTree,
@@ -336,16 +344,15 @@ def _gather(
     """Give each multi-file codemod step's call its analysis of the step's files (as the
     earlier steps left them); the refusals by step line."""
     refusals: dict[int, str] = {}
-    for planned in steps:
-        call = planned.call
-        if call is None or not call.codemod.GATHERS:
+    for line, call in calls_by_step.items():
+        if not call.codemod.GATHERS:
             continue
-        files = files_by_step[planned.step.line]
+        files = files_by_step[line]
         gathered = gather_call(call, files, tree.read, str(tree.root))
         for relative in files:
             calls_by_file[relative] = [gathered if c is call else c for c in calls_by_file[relative]]
         if gathered.gathered is not None and gathered.gathered.refusal:
-            refusals[planned.step.line] = gathered.gathered.refusal
+            refusals[line] = gathered.gathered.refusal
     return refusals
 
 
