@@ -102,3 +102,28 @@ def test_prestarted_server_serves_the_first_check(tmp_path: Path) -> None:
     prestart(tmp_path)
     result = check_import(tmp_path, "pkg", ("VALUE",))
     assert result.status == "passed" and result.isolation
+
+
+def test_prestart_reads_the_repo_on_the_calling_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ast.parse` in two threads at once raised SystemError on CPython 3.11 (seen in a full test
+    run): the background warm-up must not parse anything, the caller does it first."""
+    import threading
+
+    from runner.gates import imports
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("import json\n")
+    threads: list[str] = []
+    real = imports.third_party_imports
+
+    def recorded(repo: Path, modules: list[str]) -> list[str]:
+        threads.append(threading.current_thread().name)
+        return real(repo, modules)
+
+    monkeypatch.setattr(imports, "third_party_imports", recorded)
+    imports.prestart(tmp_path)
+    result = check_import(tmp_path, "pkg")
+    assert result.status == "passed"
+    assert threads and set(threads) == {threading.main_thread().name}, threads

@@ -355,18 +355,23 @@ def prestart(repo: Path, *, python: str = sys.executable) -> None:
             return
         _warmed.add((python, str(repo)))
 
+    tops = [
+        p.name.removesuffix(".py")
+        for p in sorted(repo.iterdir())
+        if p.name.isidentifier() or (p.suffix == ".py" and p.stem.isidentifier())
+    ]
+    # Read here, not in the thread: `ast.parse` in two threads at once is not safe on CPython
+    # 3.11 (SystemError "AST constructor recursion depth mismatch" in either thread).
+    preload = third_party_imports(repo, tops)
+
     def warm() -> None:
         server = _server(python, repo)
         if server is None:
             return
-        tops = [
-            p.name.removesuffix(".py")
-            for p in sorted(repo.iterdir())
-            if p.name.isidentifier() or (p.suffix == ".py" and p.stem.isidentifier())
-        ]
         request: dict[str, object] = {"root": str(repo), "modules": [], "timeout": DEFAULT_TIMEOUT}
         with server.lock:
-            request["preload"] = server.preload_for(repo, tops)
+            server.scanned.update(tops)
+            request["preload"] = preload
             server.ask(request, DEFAULT_TIMEOUT * 2 + 30)
 
     threading.Thread(target=warm, name="import-gate-prestart", daemon=True).start()
