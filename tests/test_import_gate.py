@@ -124,6 +124,9 @@ def test_prestart_reads_the_repo_on_the_calling_thread(
 
     monkeypatch.setattr(imports, "third_party_imports", recorded)
     imports.prestart(tmp_path)
+    for thread in threading.enumerate():
+        if thread.name == "import-gate-prestart":
+            thread.join(timeout=120)  # the warm-up is done before the check asks the server
     result = check_import(tmp_path, "pkg")
     assert result.status == "passed"
     assert threads and set(threads) == {threading.main_thread().name}, threads
