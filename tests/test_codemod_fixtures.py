@@ -81,14 +81,7 @@ def test_fixture(case: Path) -> None:
     lines = [f"{s.line}: {s.reason}" for s in outcome.skips]
     if outcome.reason:
         lines.append(f"file: {outcome.reason}")
-    snapshot = "".join(f"{line}\n" for line in lines)
-    if UPDATE:
-        if snapshot:
-            skips_file.write_text(snapshot, encoding="utf-8")
-        else:
-            skips_file.unlink(missing_ok=True)
-    recorded = skips_file.read_text(encoding="utf-8") if skips_file.exists() else ""
-    assert snapshot == recorded, f"skips differ from {skips_file.name} (UPDATE_SNAPSHOTS=1 to rewrite)"
+    _assert_snapshot(skips_file, "".join(f"{line}\n" for line in lines))
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)
@@ -146,14 +139,9 @@ def test_tree_fixture(case: Path) -> None:
     changes = [c for o in outcomes.values() for c in o.changes]
     assert bool(changes) == expected_dir.exists(), "a changing case reports changes, the others none"
     skips_file = _sibling(case, ".skips.txt")
-    snapshot = "".join(f"{f}:{s.line}: {s.reason}\n" for f, o in outcomes.items() for s in o.skips)
-    if UPDATE:
-        if snapshot:
-            skips_file.write_text(snapshot, encoding="utf-8")
-        else:
-            skips_file.unlink(missing_ok=True)
-    recorded = skips_file.read_text(encoding="utf-8") if skips_file.exists() else ""
-    assert snapshot == recorded, f"skips differ from {skips_file.name} (UPDATE_SNAPSHOTS=1 to rewrite)"
+    _assert_snapshot(
+        skips_file, "".join(f"{f}:{s.line}: {s.reason}\n" for f, o in outcomes.items() for s in o.skips)
+    )
 
 
 @pytest.mark.parametrize("case", TREE_CASES, ids=_tree_id)
@@ -216,3 +204,14 @@ def test_tree_fixture_runs_the_same(case: Path, tmp_path: Path) -> None:
     assert all(results == expected for results in before["results"].values())
     assert all(results == expected for results in after["results"].values())
     assert after["one_object"] is True
+
+
+def _assert_snapshot(skips_file: Path, snapshot: str) -> None:
+    """The skips equal the ``.skips.txt`` snapshot (none: no file); UPDATE_SNAPSHOTS=1 rewrites it."""
+    if UPDATE:
+        if snapshot:
+            skips_file.write_text(snapshot, encoding="utf-8")
+        else:
+            skips_file.unlink(missing_ok=True)
+    recorded = skips_file.read_text(encoding="utf-8") if skips_file.exists() else ""
+    assert snapshot == recorded, f"skips differ from {skips_file.name} (UPDATE_SNAPSHOTS=1 to rewrite)"
