@@ -14,8 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from runner.blueprint import front_matter
 from runner.errors import BlueprintError
 from runner.memo import active, digest, memoized
 
@@ -198,24 +197,6 @@ def _strip_bold(text: str) -> str:
     return text.replace("**", "").strip()
 
 
-def _reject_yaml_aliases(text: str, path: str) -> None:
-    # Aliases are how YAML bombs multiply; front matter has no use for them.
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                line = (event.start_mark.line + 2) if event.start_mark else None
-                raise BlueprintError(
-                    "front matter uses a YAML alias; blueprints do not allow them",
-                    path=path,
-                    line=line,
-                )
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise BlueprintError(f"front matter is not valid YAML: {problem}", path=path, line=line) from None
-
-
 def _front_matter(lines: list[Line], path: str) -> tuple[dict[str, Any], int]:
     """The front matter mapping and the index of the first line after it."""
     if not lines or lines[0].text.strip() != "---":
@@ -225,21 +206,7 @@ def _front_matter(lines: list[Line], path: str) -> tuple[dict[str, Any], int]:
             text = "\n".join(ln.text for ln in lines[1:index])
             if len(encode(text)) > MAX_FRONT_MATTER_BYTES:
                 raise BlueprintError("front matter is larger than 64 KiB", path=path, line=1)
-            _reject_yaml_aliases(text, path)
-            try:
-                data = yaml.safe_load(text) if text.strip() else {}
-            except yaml.YAMLError as err:  # e.g. a !!python tag the safe loader refuses
-                mark = getattr(err, "problem_mark", None)
-                raise BlueprintError(
-                    f"front matter is not valid YAML: {getattr(err, 'problem', None) or err}",
-                    path=path,
-                    line=mark.line + 2 if mark is not None else 2,
-                ) from None
-            if data is None:
-                data = {}
-            if not isinstance(data, dict):
-                raise BlueprintError("front matter is not a YAML mapping", path=path, line=2)
-            return data, index + 1
+            return front_matter.load(text, path), index + 1
     raise BlueprintError("front matter opened with '---' is never closed", path=path, line=1)
 
 
