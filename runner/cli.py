@@ -11,9 +11,9 @@ import contextlib
 import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from runner.errors import EXIT_CODES, ExitCode, RunnerError, UsageError
 
@@ -80,11 +80,34 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument("--repo", type=Path, default=Path("."), help="the target git repository (default: .)")
-    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+# Every command and its one-line help, in the order `runner --help` lists them.
+COMMANDS: dict[str, str] = {
+    "run": "execute the pending tasks of a blueprint",
+    "done": "gate and commit a manual task's edits",
+    "skip": "record a pending or blocked task as skipped",
+    "revert": "revert a task's commits and reopen it",
+    "status": "tasks and their states",
+    "next": "the next Goal: task, steps and their kinds, files",
+    "lint": "classify every step, report every error, suggest executable steps",
+    "new": "write a new blueprint with PLAN-001's shape",
+    "init": "add a commented [tool.runner] table to pyproject.toml",
+    "check": "syntax, YAML and undefined-names gates on files",
+    "recover": "roll back an interrupted task; clear a stale lock",
+    "log": "the runner's commits by plan and task, with outcome, sha, date and gates",
+    "show": "a task's commits: message and diff",
+    "runs": "the run records in .git/blueprint-runner/runs (one with its report)",
+    "codemod": "list or apply codemods outside a blueprint",
+    "demo": "run PLAN-001 on a copy of the demo OCR project",
+}
 
+
+def _parser(words: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser; only the commands named in ``words`` get their arguments and epilog.
+
+    argparse parses into the command that the first positional word names, and `runner --help`
+    lists commands by name and help alone, so the others stay empty (building every command's
+    arguments cost ~10 ms of each start-up).
+    """
     parser = _Parser(
         prog="runner",
         description="Execute Living Implementation Blueprints: codemods, gates, one commit per task.",
@@ -93,8 +116,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    named = set(words)
+    for name, text in COMMANDS.items():
+        if name not in named:
+            sub.add_parser(name, help=text, add_help=False)
+            continue
+        command = sub.add_parser(name, help=text, **_layout(name))
+        if name == "codemod":
+            _codemod_actions(command)
+        else:
+            _common(command)
+            _ARGUMENTS[name](command)
+    return parser
 
-    run = sub.add_parser("run", parents=[common], help="execute the pending tasks of a blueprint")
+
+def _layout(name: str) -> dict[str, Any]:
+    return {"epilog": _epilog(EXAMPLES[name]), "formatter_class": argparse.RawDescriptionHelpFormatter}
+
+
+def _common(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--repo", type=Path, default=Path("."), help="the target git repository (default: .)")
+    cmd.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("blueprint", type=Path)
     run.add_argument("--task", help="run only this task (e.g. 1.2 or PLAN-001:1.2)")
     run.add_argument(
@@ -102,7 +147,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     _execution_flags(run)
 
-    done = sub.add_parser("done", parents=[common], help="gate and commit a manual task's edits")
+
+def _done_arguments(done: argparse.ArgumentParser) -> None:
     done.add_argument("task", help="PLAN-001:3.2, or 3.2 with --blueprint")
     done.add_argument("--blueprint", type=Path, help="the blueprint (default: found in the repo by plan id)")
     done.add_argument(
@@ -110,70 +156,95 @@ def _parser() -> argparse.ArgumentParser:
     )
     _execution_flags(done)
 
-    skip = sub.add_parser("skip", parents=[common], help="record a pending or blocked task as skipped")
+
+def _execution_flags(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--python", default=sys.executable, help="interpreter for the import gate")
+    cmd.add_argument("--no-verify", action="store_true", help="skip the target repo's git hooks")
+
+
+def _skip_arguments(skip: argparse.ArgumentParser) -> None:
     skip.add_argument("task", help="PLAN-001:3.2, or 3.2 with --blueprint")
     skip.add_argument("--reason", required=True, help="why; kept in the tracker and the commit")
     skip.add_argument("--blueprint", type=Path)
     skip.add_argument("--no-verify", action="store_true", help="skip the target repo's git hooks")
 
-    revert = sub.add_parser("revert", parents=[common], help="revert a task's commits and reopen it")
+
+def _revert_arguments(revert: argparse.ArgumentParser) -> None:
     revert.add_argument("task", help="PLAN-001:1.1, or 1.1 with --blueprint")
     revert.add_argument("--blueprint", type=Path)
     revert.add_argument("--no-verify", action="store_true", help="skip the target repo's git hooks")
 
-    for name, text in (
-        ("status", "tasks and their states"),
-        ("next", "the next Goal: task, steps and their kinds, files"),
-        ("lint", "classify every step, report every error, suggest executable steps"),
-    ):
-        cmd = sub.add_parser(name, parents=[common], help=text)
-        cmd.add_argument("blueprint", type=Path)
-        if name == "lint":
-            cmd.add_argument(
-                "--fix", action="store_true", help="rewrite the manual steps it can into grammar steps"
-            )
 
-    new = sub.add_parser("new", parents=[common], help="write a new blueprint with PLAN-001's shape")
+def _blueprint_argument(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("blueprint", type=Path)
+
+
+def _lint_arguments(lint: argparse.ArgumentParser) -> None:
+    lint.add_argument("blueprint", type=Path)
+    lint.add_argument("--fix", action="store_true", help="rewrite the manual steps it can into grammar steps")
+
+
+def _new_arguments(new: argparse.ArgumentParser) -> None:
     new.add_argument("plan", help="the plan id, e.g. PLAN-006")
     new.add_argument("--title", required=True, help="the plan's name, without its id")
     new.add_argument("--output", type=Path, help="the file to write (default: blueprints/PLAN-006-title.md)")
 
-    sub.add_parser("init", parents=[common], help="add a commented [tool.runner] table to pyproject.toml")
 
-    check = sub.add_parser("check", parents=[common], help="syntax, YAML and undefined-names gates on files")
+def _no_arguments(cmd: argparse.ArgumentParser) -> None:
+    """`init` and `recover`: --repo and --json only."""
+
+
+def _check_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("files", nargs="*", type=Path)
 
-    sub.add_parser("recover", parents=[common], help="roll back an interrupted task; clear a stale lock")
 
-    log = sub.add_parser(
-        "log",
-        parents=[common],
-        help="the runner's commits by plan and task, with outcome, sha, date and gates",
-    )
+def _log_arguments(log: argparse.ArgumentParser) -> None:
     log.add_argument("target", nargs="?", metavar="BLUEPRINT", help="a blueprint or a plan id (default: all)")
-    show = sub.add_parser(
-        "show",
-        parents=[common],
-        help="a task's commits: message and diff",
-    )
+
+
+def _show_arguments(show: argparse.ArgumentParser) -> None:
     show.add_argument("task", help="PLAN-001:1.1")
-    runs = sub.add_parser(
-        "runs",
-        parents=[common],
-        help="the run records in .git/blueprint-runner/runs (one with its report)",
-    )
+
+
+def _runs_arguments(runs: argparse.ArgumentParser) -> None:
     runs.add_argument(
         "run", nargs="?", metavar="ID", help="a record's id or run id (Blueprint-Run), or a prefix"
     )
 
-    codemod = sub.add_parser("codemod", help="list or apply codemods outside a blueprint")
-    codemod_sub = codemod.add_subparsers(dest="codemod_command", required=True, metavar="ACTION")
-    codemod_sub.add_parser("list", parents=[common], help="every codemod with its description")
-    apply = codemod_sub.add_parser(
+
+def _demo_arguments(demo: argparse.ArgumentParser) -> None:
+    demo.add_argument("--keep", type=Path, help="build the demo repo here instead of a temporary directory")
+
+
+_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "run": _run_arguments,
+    "done": _done_arguments,
+    "skip": _skip_arguments,
+    "revert": _revert_arguments,
+    "status": _blueprint_argument,
+    "next": _blueprint_argument,
+    "lint": _lint_arguments,
+    "new": _new_arguments,
+    "init": _no_arguments,
+    "check": _check_arguments,
+    "recover": _no_arguments,
+    "log": _log_arguments,
+    "show": _show_arguments,
+    "runs": _runs_arguments,
+    "demo": _demo_arguments,
+}
+
+
+def _codemod_actions(codemod: argparse.ArgumentParser) -> None:
+    actions = codemod.add_subparsers(dest="codemod_command", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="every codemod with its description", **_layout("codemod"))
+    _common(listing)
+    apply = actions.add_parser(
         "apply",
-        parents=[common],
         help="apply codemods (NAME or NAME,NAME,... in one pass) to files or directories",
+        **_layout("codemod"),
     )
+    _common(apply)
     apply.add_argument("name", metavar="NAMES", help="a codemod, or several separated by commas")
     apply.add_argument("paths", nargs="+", type=Path)
     apply.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE", help="a codemod option")
@@ -181,18 +252,6 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument(
         "--include-vendored", action="store_true", help="also vendor/, third_party/, build/, dist/ ..."
     )
-
-    demo = sub.add_parser("demo", parents=[common], help="run PLAN-001 on a copy of the demo OCR project")
-    demo.add_argument("--keep", type=Path, help="build the demo repo here instead of a temporary directory")
-    for name, command in [*sub.choices.items(), *(("codemod", c) for c in codemod_sub.choices.values())]:
-        command.epilog = _epilog(EXAMPLES[name])
-        command.formatter_class = argparse.RawDescriptionHelpFormatter
-    return parser
-
-
-def _execution_flags(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--python", default=sys.executable, help="interpreter for the import gate")
-    cmd.add_argument("--no-verify", action="store_true", help="skip the target repo's git hooks")
 
 
 def _options(pairs: list[str]) -> dict[str, str]:
@@ -325,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     failure: tuple[RunnerError, ExitCode | None] | None = None
     # Parsed before anything else is imported: `runner --help` stays small (start-up).
     try:
-        parser = _parser()
+        parser = _parser(words)
         help_text = io.StringIO()
         try:
             with contextlib.redirect_stdout(help_text if as_json else sys.stdout):
