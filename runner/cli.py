@@ -376,7 +376,13 @@ def _command_name(args: argparse.Namespace | None, argv: Sequence[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    words = list(sys.argv[1:] if argv is None else argv)
+    from runner.memo import remembering
+
+    with remembering():  # the command and its next_action (respond.finish) parse a blueprint once
+        return _main(list(sys.argv[1:] if argv is None else argv))
+
+
+def _main(words: list[str]) -> int:
     as_json = "--json" in words  # anywhere on the line, before or after the command
     words = [w for w in words if w != "--json"]
     args: argparse.Namespace | None = None

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import git
 
+from runner.blueprint.model import tracker_values
 from runner.commands.revert import revert
 from runner.commands.run import run
 from runner.commands.session import Progress, open_session
 from runner.errors import ExitCode, InputError
 from runner.report import CommandReport, DemoData
-from runner.reporting import tracker_values
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_FIXTURE = PROJECT_ROOT / "fixtures" / "ocr-project"

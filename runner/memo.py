@@ -1,9 +1,9 @@
-"""Results of pure, costly computations, kept while one command runs.
+"""Results of pure, costly computations, kept while one command runs (``cli.main``).
 
 A run computes its tasks ahead, in memory, while the import gate's server imports torch
 (:func:`runner.commands.run.run`); each task then finds its codemod passes and its pattern
 and undefined-name checks here instead of computing them again. A key holds every input of
-the computation (the file's bytes by digest, the path, the codemods and their options), so
+the computation (the file's bytes, or their digest, the path, the codemods and their options), so
 a hit is the same result by construction; outside :func:`remembering` nothing is kept.
 """
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 from runner.console import Out, esc
 from runner.errors import ExitCode
-from runner.report import CommandData, CommandReport, TaskReport
+from runner.report import CommandData, CommandReport
+
+if TYPE_CHECKING:  # `status` and `next` report no task
+    from runner.task_report import TaskReport
 
 
 def _task(task: TaskReport, out: Out) -> None:

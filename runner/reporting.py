@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from runner.blueprint.model import Blueprint, Task
 from runner.blueprint.objective import task_objective
 from runner.gates import GateResult
-from runner.report import (
+from runner.review_data import GateRow
+from runner.task_report import (
     FileChange,
     FileProblem,
     FileSkip,
@@ -18,16 +19,11 @@ from runner.report import (
     StepRecord,
     TaskReport,
 )
-from runner.review_data import GateRow
 from runner.templating import render
 
 if TYPE_CHECKING:  # annotations only: `status` must not import libcst
     from runner.execute import TaskExecution
     from runner.tasks import TaskPlan
-
-
-def tracker_values(bp: Blueprint) -> dict[str, str]:
-    return {k: f.value for k, f in bp.tracker.items()}
 
 
 def unified_diff(path: str, before: bytes | None, after: bytes | None) -> str:

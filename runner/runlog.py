@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 from runner.review_data import RunRow, RunTaskRow
 
 if TYPE_CHECKING:
-    from runner.report import TaskReport
     from runner.repository import Repository
+    from runner.task_report import TaskReport
 
 KEEP = 10
 MAX_AGE_DAYS = 30

@@ -64,3 +64,40 @@ def test_help_and_status_do_not_even_import_the_codemods_package() -> None:
 def test_code_blocks_are_still_checked_with_libcst() -> None:
     """A blueprint with `Replace in` blocks: lint parses them (LibCST), so it imports it."""
     assert "libcst" in imported(["lint", "blueprints/PLAN-004-inference-service-consolidation.md", "--json"])
+
+
+# Read-only commands on the repo's blueprints: their front matter is read without PyYAML.
+WITHOUT_YAML = [
+    ["--help"],
+    ["--version"],
+    ["status", PLAN_001],
+    ["status", PLAN_001, "--json"],
+    ["next", PLAN_001, "--json"],
+    ["lint", PLAN_001],
+]
+
+
+@pytest.mark.parametrize("args", WITHOUT_YAML, ids=" ".join)
+def test_front_matter_is_read_without_pyyaml(args: list[str]) -> None:
+    assert "yaml" not in imported(args)
+
+
+def test_a_front_matter_outside_the_simple_subset_is_still_read_with_pyyaml(tmp_path: Path) -> None:
+    source = (ROOT / PLAN_001).read_text(encoding="utf-8")
+    (tmp_path / "plan.md").write_text(source.replace("---\n", "---\n# a YAML comment\n", 1), encoding="utf-8")
+    assert "yaml" in imported(["status", str(tmp_path / "plan.md"), "--repo", str(tmp_path)], cwd=tmp_path)
+
+
+def test_version_needs_no_package_metadata() -> None:
+    """`runner --version` prints runner.__version__, which pyproject.toml takes as the version."""
+    assert "importlib" not in imported(["--version"]) - imported(["--help"])
+
+
+def test_the_version_printed_is_the_installed_distribution_s() -> None:
+    from importlib import metadata
+
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | {"PYTHONPATH": str(ROOT)}
+    shown = subprocess.run(
+        [sys.executable, "-m", "runner", "--version"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert shown.stdout == f"runner {metadata.version('blueprint-runner')}\n"

@@ -16,7 +16,7 @@ from typing import Any
 
 from runner.blueprint import front_matter
 from runner.errors import BlueprintError
-from runner.memo import active, digest, memoized
+from runner.memo import active, memoized
 
 BOM = b"\xef\xbb\xbf"
 MAX_BLUEPRINT_BYTES = 4 * 1024 * 1024
@@ -167,6 +167,11 @@ class Blueprint:
     @property
     def status(self) -> str:
         return self.tracker["STATUS"].value
+
+
+def tracker_values(bp: Blueprint) -> dict[str, str]:
+    """The Progress Tracker as its keys and values."""
+    return {k: f.value for k, f in bp.tracker.items()}
 
 
 def split_lines(source: bytes) -> list[Line]:
@@ -463,13 +468,14 @@ class _Parser:
 def parse_blueprint(source: bytes, path: str) -> Blueprint:
     """Parse ``source``; raise :class:`BlueprintError` with file and line on bad input.
 
-    Within a run the same bytes are parsed once (a run reads back each tracker update it
-    wrote, and computes its tasks ahead): the result is never changed after parsing.
+    Within a command the same bytes are parsed once (a run reads back each tracker update it
+    wrote and computes its tasks ahead; every response's next_action reads the blueprint the
+    command read): the result is never changed after parsing.
     """
     if len(source) > MAX_BLUEPRINT_BYTES:
         raise BlueprintError("the blueprint is larger than 4 MiB", path=path)
     parse = _Parser(path, source).parse
-    return memoized(("blueprint", digest(source), path), parse) if active() else parse()
+    return memoized(("blueprint", source, path), parse) if active() else parse()
 
 
 def load_blueprint(path: Path, display: str | None = None) -> Blueprint:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from runner.blueprint.edit import task_state
+from runner.blueprint.model import tracker_values
 from runner.commands.view import BlueprintView
 from runner.report import CommandReport, Goal, NextData, StatusData, TaskRow
-from runner.reporting import tracker_values
 
 
 def status(session: BlueprintView) -> CommandReport:

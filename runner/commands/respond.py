@@ -12,6 +12,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner import __version__
 from runner.errors import ExitCode, RunnerError
 from runner.guidance import Invocation, advise
 from runner.report import CommandReport, ErrorInfo
@@ -58,17 +59,8 @@ def help_report(command: str, text: str) -> CommandReport:
     return CommandReport(command, message=text)
 
 
-def version() -> str:
-    from importlib import metadata  # costs ~25 ms of start-up: only --version pays it
-
-    try:
-        return metadata.version("blueprint-runner")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed)"
-
-
 def version_report() -> CommandReport:
-    return CommandReport("runner", message=f"runner {version()}")
+    return CommandReport("runner", message=f"runner {__version__}")
 
 
 def _pending(blueprint: Path) -> tuple[str, ...] | None:

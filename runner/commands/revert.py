@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from runner.blueprint.edit import reopen_task
-from runner.blueprint.model import parse_blueprint
+from runner.blueprint.model import parse_blueprint, tracker_values
 from runner.blueprint.task_spec import TaskSpec
 from runner.blueprint.validators import validators_of
 from runner.commands.session import Session, locked
 from runner.errors import InputError, RevertConflictError
 from runner.faults import checkpoint
-from runner.report import CommandReport, ReopenedTask
-from runner.reporting import commit_message, task_header, tracker_values
+from runner.report import CommandReport
+from runner.reporting import commit_message, task_header
 from runner.review_data import ReopenedRow, RevertData
+from runner.task_report import ReopenedTask
 
 
 def revert(session: Session, task: str) -> CommandReport:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from runner.blueprint.edit import block_task, complete_task, task_state
-from runner.blueprint.model import Blueprint, parse_blueprint
+from runner.blueprint.model import Blueprint, parse_blueprint, tracker_values
 from runner.blueprint.steps import asks_for_change
 from runner.blueprint.task_spec import TaskSpec, require_next
 from runner.commands.session import Session, locked
@@ -21,15 +21,15 @@ from runner.fallback import choose_fallback
 from runner.faults import checkpoint
 from runner.memo import remembering
 from runner.progress import TaskLine
-from runner.report import CommandReport, ErrorInfo, ManualStep, Outcome, TaskReport
+from runner.report import CommandReport, ErrorInfo
 from runner.reporting import (
     blocker_text,
     commit_message,
     task_report,
-    tracker_values,
     unified_diff,
 )
 from runner.task_gates import run_gates
+from runner.task_report import ManualStep, Outcome, TaskReport
 from runner.tasks import TaskPlan, plan_blueprint, plan_task
 
 

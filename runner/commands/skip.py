@@ -9,12 +9,12 @@ anyone's edits.
 from __future__ import annotations
 
 from runner.blueprint.edit import skip_task, task_state
-from runner.blueprint.model import parse_blueprint
+from runner.blueprint.model import parse_blueprint, tracker_values
 from runner.blueprint.task_spec import TaskSpec, require_next
 from runner.commands.session import Session, locked
 from runner.errors import InputError
 from runner.report import CommandReport
-from runner.reporting import commit_message, task_header, tracker_values
+from runner.reporting import commit_message, task_header
 
 
 def skip(session: Session, task: str, reason: str) -> CommandReport:
