@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import io
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -431,6 +431,8 @@ def _main(words: list[str]) -> int:
     assert report is not None
     finish(report, Context.of(args, words, as_json))
     if as_json:
+        import json
+
         sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:
         from runner.console import out_for
@@ -453,5 +455,15 @@ def _progress() -> Progress:
     return LineProgress(sys.stderr)
 
 
+def program() -> NoReturn:
+    """The `runner` executable (pyproject's script, ``python -m runner``): main, then exit."""
+    code = main()
+    # The process ends here: freezing the heap spares the interpreter's last garbage
+    # collection, which walks every object only to free memory the exit frees anyway
+    # (~15 ms of each start-up). Outputs are closed by now; atexit handlers still run.
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    program()
