@@ -105,8 +105,9 @@ def _parser(words: Sequence[str]) -> argparse.ArgumentParser:
     """The parser; only the commands named in ``words`` get their arguments and epilog.
 
     argparse parses into the command that the first positional word names, and `runner --help`
-    lists commands by name and help alone, so the others stay empty (building every command's
-    arguments cost ~10 ms of each start-up).
+    and the invalid-choice error list commands by name and help alone, so the others stay
+    empty, or out when ``words`` starts with a command: nothing shows them then (building every
+    command's arguments cost ~10 ms of each start-up).
     """
     parser = _Parser(
         prog="runner",
@@ -117,7 +118,10 @@ def _parser(words: Sequence[str]) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     named = set(words)
+    first = words[0] if words and words[0] in COMMANDS else None
     for name, text in COMMANDS.items():
+        if first is not None and name != first:
+            continue
         if name not in named:
             sub.add_parser(name, help=text, add_help=False)
             continue

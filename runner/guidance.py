@@ -30,6 +30,8 @@ class Invocation:
 
 @dataclass(frozen=True)
 class Suggestion:
+    """An alternative to the next action: the argv to run (None: a person acts) and why."""
+
     argv: list[str] | None
     why: str
 
@@ -39,6 +41,8 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class NextAction:
+    """The command to run next, why, and the alternatives."""
+
     argv: list[str] | None
     why: str
     alternatives: list[Suggestion] = field(default_factory=list)

@@ -20,6 +20,8 @@ TaskState = Literal["pending", "running", "completed", "blocked", "skipped", "ma
 
 @dataclass
 class TaskLine:
+    """A task as the live task list shows it."""
+
     id: str
     title: str
     state: str

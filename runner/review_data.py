@@ -1,6 +1,7 @@
 """The ``data`` of the review commands (`log`, `show`, `runs`) and of `revert`: plain JSON shapes."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: a TypedDict turns each string annotation into
+# a ForwardRef, compiling it (~0.1 ms a field, ~3 ms of every command's start-up).
 
 from typing import TypedDict, final
 

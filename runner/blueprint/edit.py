@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from runner.blueprint.model import Blueprint, Checkbox, Task, encode
-from runner.blueprint.objective import generated_objective
 from runner.templating import render
 
 
 @dataclass(frozen=True)
 class Edit:
+    """Replace bytes ``start``..``end`` of a file with ``replacement``."""
+
     start: int
     end: int
     replacement: bytes
@@ -81,6 +82,8 @@ def _tracker_edits(bp: Blueprint, values: dict[str, str | None]) -> list[Edit]:
 
 def next_action_text(task: Task | None, plan_id: str) -> str:
     """The Immediate Next Action block as the runner writes it (``task`` None: the plan is done)."""
+    from runner.blueprint.objective import generated_objective  # here: `status` writes nothing
+
     objective = generated_objective(task) if task is not None else ""
     return render("next_action.md.j2", task=task, plan_id=plan_id, objective=objective)
 

@@ -44,6 +44,8 @@ _PLAN_ID = re.compile(r"\bPLAN-\d+\b")
 
 @dataclass(frozen=True)
 class Line:
+    """One line of the file: its number, byte offset, bytes and text."""
+
     number: int  # 1-based
     start: int  # byte offset of the first byte
     raw: bytes  # the line's bytes, ending included
@@ -64,6 +66,8 @@ class Line:
 
 @dataclass(frozen=True)
 class Checkbox:
+    """A ``[ ]``/``[x]`` item: where its mark is, and its text."""
+
     line: int
     mark_offset: int  # byte offset of the character between the brackets
     checked: bool
@@ -82,6 +86,8 @@ class CodeBlock:
 
 @dataclass(frozen=True)
 class Step(Checkbox):
+    """A task's ``- [ ]`` step, with the code blocks indented under it."""
+
     blocks: tuple[CodeBlock, ...] = ()
 
     @property
@@ -91,6 +97,8 @@ class Step(Checkbox):
 
 @dataclass(frozen=True)
 class Phase:
+    """A ``Phase N: title`` heading of the outline."""
+
     key: str  # "1"
     title: str
     line: int
@@ -98,6 +106,8 @@ class Phase:
 
 @dataclass(frozen=True)
 class Task(Checkbox):
+    """A ``1. [ ] **Task 1.1: Title**`` item of a phase, with its steps."""
+
     id: str  # "1.1"
     title: str
     phase: Phase
@@ -111,6 +121,8 @@ class Task(Checkbox):
 
 @dataclass(frozen=True)
 class TrackerField:
+    """A Progress Tracker field, with the byte span of its value."""
+
     key: str
     value: str
     line: int
@@ -129,11 +141,15 @@ class Section:
 
 @dataclass(frozen=True)
 class ChecklistItem(Checkbox):
+    """A checkbox outside the outline, under a section heading."""
+
     section: str
 
 
 @dataclass
 class Blueprint:
+    """A parsed blueprint: its bytes, lines, front matter, tracker, outline and checklist."""
+
     path: str
     source: bytes
     lines: list[Line]

@@ -20,6 +20,8 @@ from runner.report import CommandReport, ErrorInfo
 
 @dataclass(frozen=True)
 class Context:
+    """What the command line says beyond the command's own report."""
+
     command_line: tuple[str, ...]
     as_json: bool
     repo: Path | None  # --repo (default "."), None when the command takes none
