@@ -5,12 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from codemods.files import iter_python_entries
 from runner.errors import InputError
 
 
@@ -27,6 +25,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         mode: int | None = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         mode = None
+    import tempfile  # here, as below: the reading commands (`status`, `next`, `lint`) never need it
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -142,6 +142,8 @@ def python_files_under(
     reported once, as a problem, with its directory; a file reached twice (a link
     and its target) once.
     """
+    from codemods.files import iter_python_entries  # it loads subprocess (`git ls-files`)
+
     root = root.resolve()
     is_dir = target.is_dir()
     base = target.resolve() if is_dir else target.parent.resolve() / target.name

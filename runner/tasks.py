@@ -43,7 +43,6 @@ from runner.blueprint.steps import (
 )
 from runner.errors import BlueprintError, RunnerError
 from runner.fsutil import python_files_under, resolve_inside
-from runner.gates.imports import module_for
 from runner.settings import load_settings
 
 if TYPE_CHECKING:  # LibCST is imported only when a step runs or a code block is checked
@@ -337,6 +336,8 @@ def _repo_package(root: Path, module: str) -> bool:
 
 
 def _module_file(root: Path, module: str) -> str | None:
+    from runner.gates.imports import module_for  # here: that module loads the import server's machinery
+
     base = Path(*module.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if (root / candidate).is_file():
