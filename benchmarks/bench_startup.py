@@ -6,6 +6,10 @@ machine shared with other jobs the CPU time is the steadier figure), and the num
 modules it imported, with the heavy packages among them (libcst, GitPython, Jinja2 and rich
 are imported only by the commands that need them). Target: under 100 ms.
 
+Each run of a command follows a run of `python -c pass` (the interpreter's own start-up with
+this venv's `site`, the floor no command can go below); `x floor` is the ratio of the two
+medians, measured in the same stretch of time, so it holds on a machine shared with other jobs.
+
 Bytecode is cached as after `pip install` (PYTHONDONTWRITEBYTECODE is unset for the children
 and each command runs once, untimed, first); `--no-bytecode` measures with every module
 compiled from source on each run instead.
@@ -61,11 +65,14 @@ def _env(bytecode: bool) -> dict[str, str]:
     return env
 
 
-def measure(args: list[str], cwd: Path, runs: int, bytecode: bool) -> tuple[float, float, int, str]:
+def measure(args: list[str], cwd: Path, runs: int, bytecode: bool) -> tuple[float, float, float, int, str]:
     env = _env(bytecode)
     if bytecode:
         _run([sys.executable, "-m", "runner", *args], cwd, env)  # warm-up: writes the bytecode
-    samples = [_run([sys.executable, "-m", "runner", *args], cwd, env) for _ in range(runs)]
+    samples, floor = [], []
+    for _ in range(runs):
+        floor.append(_run([sys.executable, "-c", "pass"], cwd, env)[0])
+        samples.append(_run([sys.executable, "-m", "runner", *args], cwd, env))
     probe = subprocess.run(
         [sys.executable, "-c", COUNT.format(args=args, heavy=set(HEAVY))],
         cwd=cwd,
@@ -77,7 +84,7 @@ def measure(args: list[str], cwd: Path, runs: int, bytecode: bool) -> tuple[floa
     modules, _, heavy = probe.stderr.strip().splitlines()[-1].partition(" ")
     wall = statistics.median(s[0] for s in samples)
     cpu = statistics.median(s[1] for s in samples)
-    return wall, cpu, int(modules), heavy or "-"
+    return wall, cpu, wall / statistics.median(floor), int(modules), heavy or "-"
 
 
 def main() -> None:
@@ -93,7 +100,8 @@ def main() -> None:
             f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {runs} runs each; "
             f"bytecode {'cached' if bytecode else 'not cached'}"
         )
-        print(f"{'command':<26} {'wall ms':>8} {'cpu ms':>7} {'modules':>8}  heavy packages imported")
+        header = f"{'command':<26} {'wall ms':>8} {'cpu ms':>7} {'x floor':>8} {'modules':>8}"
+        print(header + "  heavy packages imported")
         for label, args in [
             ("runner --version", ["--version"]),
             ("runner --help", ["--help"]),
@@ -103,8 +111,8 @@ def main() -> None:
             ("runner lint", ["lint", blueprint]),
             ("runner lint --json", ["lint", blueprint, "--json"]),
         ]:
-            wall, cpu, modules, heavy = measure(args, repo, runs, bytecode)
-            print(f"{label:<26} {wall:>8.0f} {cpu:>7.0f} {modules:>8}  {heavy}")
+            wall, cpu, ratio, modules, heavy = measure(args, repo, runs, bytecode)
+            print(f"{label:<26} {wall:>8.0f} {cpu:>7.0f} {ratio:>8.2f} {modules:>8}  {heavy}")
         floor = [_run([sys.executable, "-c", "pass"], repo, _env(bytecode)) for _ in range(runs)]
         wall, cpu = statistics.median(s[0] for s in floor), statistics.median(s[1] for s in floor)
         print(f"{'python -c pass (floor)':<26} {wall:>8.0f} {cpu:>7.0f}")
