@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from runner import __version__
 from runner.errors import EXIT_CODES, ExitCode, RunnerError, UsageError
 
 if TYPE_CHECKING:
@@ -389,6 +390,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(words: list[str]) -> int:
     as_json = "--json" in words  # anywhere on the line, before or after the command
     words = [w for w in words if w != "--json"]
+    if words == ["--version"] and not as_json:
+        # The line's whole answer, as its report renders (tests/test_startup.py), before
+        # anything else loads: like argparse's own version action.
+        sys.stdout.write(f"runner {__version__}\n")
+        return 0
     args: argparse.Namespace | None = None
     report: CommandReport | None = None
     failure: tuple[RunnerError, ExitCode | None] | None = None

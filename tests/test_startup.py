@@ -93,7 +93,7 @@ def test_version_needs_no_package_metadata() -> None:
     assert "importlib" not in imported(["--version"]) - imported(["--help"])
 
 
-def test_the_version_printed_is_the_installed_distribution_s() -> None:
+def test_the_version_printed_is_the_installed_distributions() -> None:
     from importlib import metadata
 
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | {"PYTHONPATH": str(ROOT)}
@@ -101,3 +101,15 @@ def test_the_version_printed_is_the_installed_distribution_s() -> None:
         [sys.executable, "-m", "runner", "--version"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert shown.stdout == f"runner {metadata.version('blueprint-runner')}\n"
+
+
+def test_version_alone_is_answered_as_the_full_path_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    """`runner --version` prints before the parser and the response load; `--vers` (argparse's
+    abbreviation) goes the whole way: parser, version report, next_action, text rendering."""
+    from runner.cli import main
+
+    assert main(["--version"]) == 0
+    early = capsys.readouterr()
+    assert main(["--vers"]) == 0
+    assert capsys.readouterr() == early
+    assert early.out.startswith("runner ")
