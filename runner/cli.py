@@ -59,6 +59,10 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("runner runs", "the last 10 runs, newest first"),
         ("runner runs 3f2a9c1b", "one run's report (its id, or the Blueprint-Run of a commit)"),
     ),
+    "import-server": (
+        ("runner import-server", "whether a kept import server runs (keep-import-server)"),
+        ("runner import-server stop", "stop it: its memory back, torch imported afresh next run"),
+    ),
     "demo": (("runner demo", "PLAN-001 on a copy of the demo OCR project, then a revert"),),
 }
 
@@ -166,6 +170,12 @@ def _parser() -> argparse.ArgumentParser:
         "run", nargs="?", metavar="ID", help="a record's id or run id (Blueprint-Run), or a prefix"
     )
 
+    server = sub.add_parser(
+        "import-server", parents=[common], help="the import gate's kept server: status, or stop it"
+    )
+    server.add_argument("action", nargs="?", choices=("status", "stop"), default="status")
+    server.add_argument("--python", default=sys.executable, help="the interpreter whose server it is")
+
     codemod = sub.add_parser("codemod", help="list or apply codemods outside a blueprint")
     codemod_sub = codemod.add_subparsers(dest="codemod_command", required=True, metavar="ACTION")
     codemod_sub.add_parser("list", parents=[common], help="every codemod with its description")
@@ -242,6 +252,10 @@ def _dispatch(args: argparse.Namespace, argv: Sequence[str], progress: Progress)
         if command == "show":
             return show(args.repo, args.task)
         return runs(args.repo, args.run)
+    if command == "import-server":
+        from runner.commands.import_server import import_server
+
+        return import_server(args.action, args.python)
     if command in ("status", "next"):
         from runner.commands.inspect import next_goal, status
         from runner.commands.view import open_view
@@ -312,6 +326,7 @@ def _command_name(args: argparse.Namespace | None, argv: Sequence[str]) -> str:
         "log",
         "show",
         "runs",
+        "import-server",
     )
     return words[0] if words and words[0] in known else "runner"
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict, final
 
 from runner.errors import ExitCode, RunnerError
 from runner.gates import GateResult
-from runner.review_data import LogData, RevertData, RunsData, ShowData
+from runner.review_data import KeptServerData, LogData, RevertData, RunsData, ShowData
 
 if TYPE_CHECKING:  # annotations only: reading a report must not import libcst or Jinja2
     from codemods.base import Change, Skip
@@ -335,6 +335,7 @@ CommandData = (
     | LogData
     | ShowData
     | RunsData
+    | KeptServerData
 )
 
 

@@ -1,4 +1,5 @@
-"""The ``data`` of the review commands (`log`, `show`, `runs`) and of `revert`: plain JSON shapes."""
+"""The ``data`` of the review commands (`log`, `show`, `runs`), of `revert` and of `import-server`:
+plain JSON shapes."""
 
 from __future__ import annotations
 
@@ -87,3 +88,20 @@ class ReopenedRow(TypedDict):
 class RevertData(TypedDict):
     reverted: list[str]  # full shas, as in Blueprint-Reverts
     reopened: list[ReopenedRow]  # later tasks that validated the reverted one, reopened with it
+
+
+class KeptServerInfo(TypedDict):
+    pid: int
+    started: str
+    checks: int
+    modules: int
+    isolation: str
+
+
+@final
+class KeptServerData(TypedDict):
+    python: str
+    socket: str
+    running: bool
+    stopped: bool
+    server: KeptServerInfo | None
