@@ -74,28 +74,50 @@ def test_a_kept_server_exits_after_its_idle_seconds(tmp_path: Path) -> None:
     assert _status() is None
 
 
-def test_every_check_gets_an_empty_home_and_its_processes_die_with_it(tmp_path: Path) -> None:
+def test_every_check_gets_an_empty_home(tmp_path: Path) -> None:
     (tmp_path / "homely.py").write_text(
-        "import os, pathlib, subprocess\n"
+        "import os, pathlib\n"
         "mark = pathlib.Path(os.environ['HOME']) / 'mark'\n"
         "assert not mark.exists(), 'a previous check left its HOME'\n"
         "mark.write_text('1')\n"
-        "child = subprocess.Popen(['sleep', '300'])\n"
-        "globals()['pid_%d' % child.pid] = True\n"
     )
-    pids = []
     for _ in range(2):
         _new_run()
-        outcome = import_modules(tmp_path, ["homely"], keep=60)["homely"]
-        assert outcome["ok"], outcome
-        names = outcome["names"]
-        assert isinstance(names, list)
-        pids += [int(n.removeprefix("pid_")) for n in names if n.startswith("pid_")]
-    assert len(pids) == 2
+        assert check_import(tmp_path, "homely", keep=60).status == "passed"
+    assert check_import(tmp_path, "homely", keep=0).status == "passed"
+    assert check_import(tmp_path, "homely", keep=0).status == "passed"  # the run server's too
+
+
+@pytest.mark.parametrize("keep", [0, 60], ids=["run server", "kept server"])
+def test_a_daemon_the_imported_code_starts_dies_with_the_check(tmp_path: Path, keep: int) -> None:
+    """A process started in a new session escapes a process-group kill; the check's own PID
+    namespace takes it down all the same (and with it, anything else the check started)."""
+    marker = f"{os.getpid()}.{time.monotonic_ns() % 10**6}"
+    (tmp_path / "daemon.py").write_text(
+        "import subprocess\n"
+        f"subprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n"
+    )
+    result = check_import(tmp_path, "daemon", keep=keep)
+    assert result.status == "passed", result.detail
+    if "user+net" not in result.isolation:
+        pytest.skip(f"no user namespace here: {result.isolation}")
     deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+    while _running(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not any(_alive(pid) for pid in pids)
+    assert not _running(marker)
+
+
+def _running(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv[:2] == [b"sleep", marker.encode()] and _alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
 
 
 def _alive(pid: int) -> bool:

@@ -177,12 +177,16 @@ class KeptServer:
     python: str
     folder: Path
     idle: float
+    key: str = ""  # server_key(python) as the environment was when the handle was made
     lock: threading.Lock = field(default_factory=threading.Lock)
     scanned: set[str] = field(default_factory=set)
 
+    def __post_init__(self) -> None:
+        self.key = self.key or server_key(self.python)
+
     @property
     def paths(self) -> tuple[Path, Path, Path]:
-        key = server_key(self.python)
+        key = self.key
         return self.folder / f"{key}.sock", self.folder / f"{key}.lock", self.folder / f"{key}.scratch"
 
     def ask(self, request: Reply, timeout: float) -> Reply | None:
