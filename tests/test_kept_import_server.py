@@ -16,7 +16,7 @@ import pytest
 
 from runner.gates import import_server
 from runner.gates.import_server import KeptServer, RunServer, keep_seconds, kept_server, server_for
-from runner.gates.imports import check_import, import_modules, stop_servers
+from runner.gates.imports import check_import, stop_servers
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork and Unix sockets")
 
@@ -94,8 +94,7 @@ def test_a_daemon_the_imported_code_starts_dies_with_the_check(tmp_path: Path, k
     namespace takes it down all the same (and with it, anything else the check started)."""
     marker = f"{os.getpid()}.{time.monotonic_ns() % 10**6}"
     (tmp_path / "daemon.py").write_text(
-        "import subprocess\n"
-        f"subprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n"
+        f"import subprocess\nsubprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n"
     )
     result = check_import(tmp_path, "daemon", keep=keep)
     assert result.status == "passed", result.detail
