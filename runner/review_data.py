@@ -94,6 +94,7 @@ class KeptServerInfo(TypedDict):
     pid: int
     started: str
     checks: int
+    idle: float
     modules: int
     isolation: str
 

@@ -241,3 +241,27 @@ def test_the_cli_shows_and_stops_the_kept_server(tmp_path: Path) -> None:
     assert _status() is None
     for document in (none, running, stopped):
         assert not list(validator("import-server").iter_errors(document))
+
+
+def test_servers_for_many_environments_do_not_pile_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "quick.py").write_text("X = 1\n")
+    pids = []
+    for index in range(import_server.MAX_KEPT + 2):
+        monkeypatch.setenv("AGENT_RUN", str(index))  # every run with its own environment
+        _new_run()
+        assert check_import(tmp_path, "quick", keep=60).status == "passed"
+        status = _status()
+        assert status is not None
+        pids.append(status["pid"])
+    assert len(set(pids)) == import_server.MAX_KEPT + 2  # a server per environment...
+    folder = import_server.runtime_folder()
+    assert folder is not None
+    alive = [
+        s
+        for s in (KeptServer(sys.executable, folder, 0.0, key=p.stem) for p in folder.glob("*.sock"))
+        if s.status() is not None
+    ]
+    assert len(alive) == import_server.MAX_KEPT  # ...but the least recently used were stopped
+    assert _status() is not None  # the newest runs on

@@ -45,6 +45,7 @@ def _info(reply: Reply | None) -> KeptServerInfo | None:
         pid=int(str(reply["pid"])),
         started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(str(reply["started"])))),
         checks=int(str(reply["checks"])),
+        idle=float(str(reply.get("idle", 0.0))),
         modules=int(str(reply["modules"])),
         isolation=str(reply.get("isolation", "")),
     )
@@ -56,6 +57,7 @@ def _message(action: str, python: str, info: KeptServerInfo | None, reply: Reply
     if info is None:
         return f"no kept import server runs for {python}"
     what = f"pid {info['pid']}, started {info['started']}, {info['checks']} check(s)"
+    what += f", idle {info['idle']:.0f} s"
     what += f", {info['modules']} modules imported"
     if action == "stop":
         return f"stopped the kept import server for {python} ({what})"

@@ -302,6 +302,7 @@ def serve_socket(scratch, path, lock_path, idle):
                 reply, stop = {"stale": stale}, True
             elif request.get("status") or stop:
                 reply = {"pid": os.getpid(), "started": started, "checks": checks,
+                         "idle": round(time.monotonic() - used, 3),
                          "modules": len(sys.modules), "isolation": isolation, "stopping": stop}
             else:
                 reply = check(request, scratch, isolation, [listener.fileno(), lock, conn.fileno()])

@@ -39,6 +39,7 @@ _SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?
 _KEEP = {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT", "TERM"}
 _SOCKET_PATH_MAX = 104  # sun_path holds 108 bytes on Linux, 104 on macOS
 STARTUP_TIMEOUT = 120.0  # a server's own start (it imports nothing heavy before a request)
+MAX_KEPT = 3  # kept servers per user at most (each may hold 600 MB of torch and lightning)
 # A kept server reads its program from stdin: `ps` shows this line, not pages of source.
 _LOADER = "import sys; exec(sys.stdin.read())  # blueprint runner: kept import server"
 KEEP_ENVIRONMENT = "BLUEPRINT_RUNNER_KEEP_IMPORT_SERVER"  # seconds; overrides [tool.runner]
@@ -230,6 +231,7 @@ class KeptServer:
 
     def _start(self) -> bool:
         sock, lock, scratch = self.paths
+        _retire_least_used(self.folder, self.python, spare=sock)
         arguments = [str(scratch), str(sock), str(lock), str(self.idle)]
         try:
             process = subprocess.Popen(
@@ -253,6 +255,21 @@ class KeptServer:
             if process.poll() is None:
                 process.kill()
         return bool(hello.get("ready"))
+
+
+def _retire_least_used(folder: Path, python: str, spare: Path) -> None:
+    """Stop the user's other kept servers beyond the newest MAX_KEPT - 1, least recently used
+    first: runs whose environments all differ must not pile up servers holding torch each."""
+    idle: list[tuple[float, KeptServer]] = []
+    for other in sorted(folder.glob("*.sock")):
+        if other == spare:
+            continue
+        server = KeptServer(python, folder, 0.0, key=other.name.removesuffix(".sock"))
+        status = server.status()
+        if status is not None and isinstance(status.get("idle"), int | float):
+            idle.append((float(str(status["idle"])), server))
+    for _, server in sorted(idle, key=lambda pair: pair[0])[MAX_KEPT - 1 :]:
+        server.shutdown()
 
 
 def _wait_released(lock: Path, timeout: float = 10.0) -> None:
