@@ -307,6 +307,7 @@ def serve_socket(scratch, path, lock_path, idle):
             else:
                 reply = check(request, scratch, isolation, [listener.fileno(), lock, conn.fileno()])
                 checks, used = checks + 1, time.monotonic()
+                idle = float(request.get("idle", idle))  # the latest run's keep-import-server
                 imported_files(known)
             try:
                 conn.sendall(json.dumps(reply).encode() + b"\n")

@@ -192,6 +192,7 @@ class KeptServer:
 
     def ask(self, request: Reply, timeout: float) -> Reply | None:
         """The reply of the kept server, starting it when none runs and again when it was stale."""
+        request = {**request, "idle": self.idle}  # the latest run's setting is the one kept
         for _attempt in range(2):
             reply = self._exchange(request, timeout)
             if reply is None and self._start():
