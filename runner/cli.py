@@ -60,6 +60,10 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("runner runs", "the last 10 runs, newest first"),
         ("runner runs 3f2a9c1b", "one run's report (its id, or the Blueprint-Run of a commit)"),
     ),
+    "import-server": (
+        ("runner import-server", "whether a kept import server runs (keep-import-server)"),
+        ("runner import-server stop", "stop it: its memory back, torch imported afresh next run"),
+    ),
     "demo": (("runner demo", "PLAN-001 on a copy of the demo OCR project, then a revert"),),
 }
 
@@ -97,6 +101,7 @@ COMMANDS: dict[str, str] = {
     "log": "the runner's commits by plan and task, with outcome, sha, date and gates",
     "show": "a task's commits: message and diff",
     "runs": "the run records in .git/blueprint-runner/runs (one with its report)",
+    "import-server": "the import gate's kept server: status, or stop it",
     "codemod": "list or apply codemods outside a blueprint",
     "demo": "run PLAN-001 on a copy of the demo OCR project",
 }
@@ -217,6 +222,11 @@ def _runs_arguments(runs: argparse.ArgumentParser) -> None:
     )
 
 
+def _import_server_arguments(server: argparse.ArgumentParser) -> None:
+    server.add_argument("action", nargs="?", choices=("status", "stop"), default="status")
+    server.add_argument("--python", default=sys.executable, help="the interpreter whose server it is")
+
+
 def _demo_arguments(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--keep", type=Path, help="build the demo repo here instead of a temporary directory")
 
@@ -236,6 +246,7 @@ _ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "log": _log_arguments,
     "show": _show_arguments,
     "runs": _runs_arguments,
+    "import-server": _import_server_arguments,
     "demo": _demo_arguments,
 }
 
@@ -306,6 +317,10 @@ def _dispatch(args: argparse.Namespace, argv: Sequence[str], progress: Progress)
         if command == "show":
             return show(args.repo, args.task)
         return runs(args.repo, args.run)
+    if command == "import-server":
+        from runner.commands.import_server import import_server
+
+        return import_server(args.action, args.python)
     if command in ("status", "next"):
         from runner.commands.inspect import next_goal, status
         from runner.commands.view import open_view
@@ -376,6 +391,7 @@ def _command_name(args: argparse.Namespace | None, argv: Sequence[str]) -> str:
         "log",
         "show",
         "runs",
+        "import-server",
     )
     return words[0] if words and words[0] in known else "runner"
 

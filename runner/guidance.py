@@ -166,6 +166,17 @@ def _after_success(b: _Builder, doc: dict[str, Any], command: str) -> NextAction
         return _after_review(b, data, command)
     if command == "new":
         return NextAction(b.runner("lint", b.blueprint), "write the plan's steps, then lint it")
+    if command == "import-server" and data.get("running"):
+        return NextAction(
+            None,
+            "the kept server serves the next runs' import checks; it exits when idle",
+            [
+                Suggestion(
+                    b.runner("import-server", "stop", "--python", str(data.get("python"))),
+                    "stop it now (its memory back)",
+                )
+            ],
+        )
     return NextAction(None, "done; nothing follows from this command")
 
 

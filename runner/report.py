@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict, final
 
 from runner.errors import ExitCode, RunnerError
-from runner.review_data import LogData, RevertData, RunsData, ShowData
+from runner.review_data import KeptServerData, LogData, RevertData, RunsData, ShowData
 
 if TYPE_CHECKING:  # annotations only: reading a report must not import libcst or Jinja2
     from runner.blueprint.edit import TaskState
@@ -177,6 +177,7 @@ CommandData = (
     | LogData
     | ShowData
     | RunsData
+    | KeptServerData
 )
 
 

@@ -1,4 +1,5 @@
-"""The ``data`` of the review commands (`log`, `show`, `runs`) and of `revert`: plain JSON shapes."""
+"""The ``data`` of the review commands (`log`, `show`, `runs`), of `revert` and of `import-server`:
+plain JSON shapes."""
 
 # No `from __future__ import annotations` here: a TypedDict turns each string annotation into
 # a ForwardRef, compiling it (~0.1 ms a field, ~3 ms of every command's start-up).
@@ -88,3 +89,21 @@ class ReopenedRow(TypedDict):
 class RevertData(TypedDict):
     reverted: list[str]  # full shas, as in Blueprint-Reverts
     reopened: list[ReopenedRow]  # later tasks that validated the reverted one, reopened with it
+
+
+class KeptServerInfo(TypedDict):
+    pid: int
+    started: str
+    checks: int
+    idle: float
+    modules: int
+    isolation: str
+
+
+@final
+class KeptServerData(TypedDict):
+    python: str
+    socket: str
+    running: bool
+    stopped: bool
+    server: KeptServerInfo | None

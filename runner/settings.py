@@ -25,6 +25,7 @@ class Settings:
     gates: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(GATES, True))
     codemod_options: dict[str, dict[str, str]] = field(default_factory=dict)
     protected_branches: tuple[str, ...] = ()
+    keep_import_server: float = 0.0  # seconds the import gate's server waits for the next run
     source: str = ""  # where they were read from, for messages
 
     def gate_on(self, gate: str) -> bool:
@@ -58,9 +59,13 @@ def parse_settings(text: str, path: str = PYPROJECT) -> Settings:
         return Settings(source=path)
     if not isinstance(table, dict):
         raise _fail("", "is not a table", path)
-    unknown = sorted(set(table) - {"gates", "codemods", "protected-branches"})
+    known = ("gates", "codemods", "protected-branches", "keep-import-server")
+    unknown = sorted(set(table) - set(known))
     if unknown:
-        raise _fail(unknown[0], "unknown key (known: gates, codemods, protected-branches)", path)
+        raise _fail(unknown[0], f"unknown key (known: {', '.join(known)})", path)
+    keep = table.get("keep-import-server", 0)
+    if isinstance(keep, bool) or not isinstance(keep, int | float) or not 0 <= keep <= 86400:
+        raise _fail("keep-import-server", "must be a number of seconds from 0 to 86400", path)
     gates = dict.fromkeys(GATES, True)
     for name, on in dict(table.get("gates", {})).items():
         if name not in GATES:
@@ -80,7 +85,7 @@ def parse_settings(text: str, path: str = PYPROJECT) -> Settings:
     branches = table.get("protected-branches", [])
     if not isinstance(branches, list) or not all(isinstance(b, str) for b in branches):
         raise _fail("protected-branches", "must be a list of branch names", path)
-    return Settings(gates, options, tuple(branches), path)
+    return Settings(gates, options, tuple(branches), float(keep), path)
 
 
 def load_settings(root: Path) -> Settings:
@@ -103,6 +108,9 @@ def default_table() -> str:
     runner.add(tomlkit.comment("blueprint runner settings (its README, section Configuration)."))
     runner.add(tomlkit.comment('Branches the runner refuses to commit on, e.g. ["main", "release"].'))
     runner.add("protected-branches", tomlkit.array())
+    runner.add(tomlkit.comment("Seconds the import gate's server, with torch & co. imported, waits for the"))
+    runner.add(tomlkit.comment("next run (0: it stops with the run). README, section Kept import server."))
+    runner.add("keep-import-server", 0)
     gates = tomlkit.table()
     gates.add(
         tomlkit.comment("Automatic gates on every changed file; a blueprint's own gate steps always run.")

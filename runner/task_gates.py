@@ -20,6 +20,7 @@ from runner.execute import YAML_SUFFIXES, TaskExecution, WorkingTree
 from runner.faults import checkpoint
 from runner.gates import GateResult
 from runner.gates.config_refs import check_config_references, config_root
+from runner.gates.import_server import keep_seconds
 from runner.gates.import_time import check_import_time
 from runner.gates.imports import ImportOutcome, import_modules, judge_import, module_for
 from runner.gates.patterns import check_absent, check_present
@@ -124,7 +125,9 @@ def run_gates(
         results += found
     if import_requests:
         with timed(events, "import_gates", task=task, modules=[m for m, _ in import_requests]) as out:
-            found = _import_gates(root, import_requests, on_disk, python, import_cache, code_state)
+            found = _import_gates(
+                root, import_requests, on_disk, python, import_cache, code_state, settings.keep_import_server
+            )
             out["results"] = [g.as_dict() for g in found]
         results += found
     for gate in timing_requests:
@@ -252,11 +255,12 @@ def _import_gates(
     python: str,
     cache: dict[tuple[str, ...], ImportOutcome] | None,
     code_state: str,
+    keep: float,
 ) -> list[GateResult]:
     if not on_disk:
         return [GateResult("imports", m, "warning", "not run in a dry run") for m, _ in requests]
     cache = {} if cache is None or not code_state else cache
     wanted = list(dict.fromkeys(m for m, _ in requests if (code_state, python, m) not in cache))
-    for module, outcome in import_modules(root, wanted, python=python).items():
+    for module, outcome in import_modules(root, wanted, python=python, keep=keep_seconds(keep)).items():
         cache[(code_state, python, module)] = outcome
     return [judge_import(root, m, names, cache[(code_state, python, m)]) for m, names in requests]

@@ -56,7 +56,12 @@ def test_settings_read_and_validated() -> None:
     assert not settings.gate_on("imports") and settings.gate_on("syntax")
     assert settings.codemod_options == {"remove-detach-cpu": {"method": "test_step"}, "x": {"flag": "true"}}
     assert parse_settings("[project]\nname = 'x'\n").gates["syntax"] is True
+    assert settings.keep_import_server == 0.0
+    assert parse_settings("[tool.runner]\nkeep-import-server = 600\n").keep_import_server == 600.0
     for bad, message in [
+        ("[tool.runner]\nkeep-import-server = true\n", "keep-import-server: must be a number of seconds"),
+        ("[tool.runner]\nkeep-import-server = -1\n", "keep-import-server: must be a number of seconds"),
+        ("[tool.runner]\nkeep-import-server = '10m'\n", "keep-import-server: must be a number of seconds"),
         ("[tool.runner.gates]\nspeed = true\n", "gates.speed: unknown gate"),
         ("[tool.runner.gates]\nsyntax = 'no'\n", "must be true or false"),
         ("[tool.runner]\nprotected-branches = 'main'\n", "list of branch names"),

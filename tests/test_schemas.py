@@ -73,6 +73,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
             call(repo, "skip", "PLAN-001:3.1", "--reason", "schema test"),
             call(repo, "status", PLAN_001),  # a skipped task
             call(repo, "recover"),
+            call(repo, "import-server"),  # none kept: running false
             call(repo, "run", "--bogus"),  # a usage error
             call(repo, "frobnicate"),  # a usage error without a command
             call(repo, "--version"),

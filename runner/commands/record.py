@@ -35,7 +35,11 @@ def _options(session: Session) -> dict[str, Any]:
             "gates": settings.gates,
             "codemods": settings.codemod_options,
             "protected-branches": list(settings.protected_branches),
+            "keep-import-server": settings.keep_import_server,
         }
+        from runner.gates.import_server import keep_seconds
+
+        options["keep_import_server"] = keep_seconds(settings.keep_import_server)  # the environment's wins
     except RunnerError as err:
         options["settings"] = {"error": err.one_line()}
     return options

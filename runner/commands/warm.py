@@ -27,6 +27,7 @@ from runner.blueprint.steps import (
 from runner.blueprint.task_spec import TaskSpec
 from runner.commands.session import Session
 from runner.errors import RunnerError
+from runner.gates.import_server import keep_seconds
 from runner.gates.imports import prestart
 from runner.settings import load_settings
 
@@ -36,12 +37,13 @@ def warm_import_gate(session: Session, task: str | None = None) -> bool:
     try:
         bp = session.load()
         tasks = [t for t in [TaskSpec.parse(task).task_in(bp)] if not t.checked] if task else bp.pending()
-        automatic = load_settings(session.root).gate_on("imports")
+        settings = load_settings(session.root)
+        automatic = settings.gate_on("imports")
     except RunnerError:
         return False  # the run itself reports what is wrong, with its line
     if not imports_ahead(tasks, automatic=automatic):
         return False
-    prestart(session.root, python=session.python)
+    prestart(session.root, python=session.python, keep=keep_seconds(settings.keep_import_server))
     return True
 
 

@@ -23,7 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runner.gates import GateResult
-from runner.gates.imports import _COMMON, DEFAULT_TIMEOUT, _repo_owns, _scratch, scrubbed_environment
+from runner.gates.import_programs import COMMON
+from runner.gates.import_server import scratch_directory, scrubbed_environment
+from runner.gates.imports import DEFAULT_TIMEOUT, _repo_owns
 
 GATE = "import-time"
 RUNS = 5
@@ -32,7 +34,7 @@ RUNS = 5
 # time importlib.import_module): the module name goes into the code once it is known to be a dotted
 # name and nothing else. python -I -B -X importtime -c DRIVER SCRATCH ROOT
 _CONTAINED = (
-    _COMMON
+    COMMON
     + """
 print(sandbox(sys.argv[1]), flush=True)
 sys.path.insert(0, sys.argv[2])
@@ -55,7 +57,7 @@ def measure_import(
     """:func:`import_microseconds`, and the isolation the child had (as the import gate says it)."""
     if not _MODULE.fullmatch(module):
         return f"{module!r} is not a module name", ""
-    scratch = _scratch()
+    scratch = scratch_directory()
     folders = [str(scratch), str(root.resolve())]
     try:
         proc = subprocess.run(
