@@ -183,3 +183,14 @@ def enclosing_root(target: Path) -> Path:
         if os.path.lexists(candidate / ".git"):
             return candidate
     return directory
+
+
+def module_for(relative: str) -> str | None:
+    """``ocr/models/head.py`` -> ``ocr.models.head``; None for a non-module path."""
+    path = Path(relative)
+    if path.suffix != ".py" or not all(p.isidentifier() for p in path.with_suffix("").parts):
+        return None
+    parts = list(path.with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts) or None

@@ -18,11 +18,12 @@ from runner.blueprint.steps import Gate
 from runner.errors import InputError
 from runner.execute import YAML_SUFFIXES, TaskExecution, WorkingTree
 from runner.faults import checkpoint
+from runner.fsutil import module_for
 from runner.gates import GateResult
 from runner.gates.config_refs import check_config_references, config_root
 from runner.gates.import_server import keep_seconds
 from runner.gates.import_time import check_import_time
-from runner.gates.imports import ImportOutcome, import_modules, judge_import, module_for
+from runner.gates.imports import ImportOutcome, import_modules, judge_import
 from runner.gates.patterns import check_absent, check_present
 from runner.gates.references import check_references
 from runner.gates.symbols import check_defines, check_exists

@@ -42,7 +42,7 @@ from runner.blueprint.steps import (
     mentioned_paths,
 )
 from runner.errors import BlueprintError, RunnerError
-from runner.fsutil import python_files_under, resolve_inside
+from runner.fsutil import module_for, python_files_under, resolve_inside
 from runner.settings import load_settings
 
 if TYPE_CHECKING:  # LibCST is imported only when a step runs or a code block is checked
@@ -336,8 +336,6 @@ def _repo_package(root: Path, module: str) -> bool:
 
 
 def _module_file(root: Path, module: str) -> str | None:
-    from runner.gates.imports import module_for  # here: that module loads the import server's machinery
-
     base = Path(*module.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if (root / candidate).is_file():

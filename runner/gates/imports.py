@@ -224,14 +224,3 @@ def check_import(
 ) -> GateResult:
     outcome = import_modules(repo, [module], python=python, timeout=timeout, keep=keep)[module]
     return judge_import(repo, module, names, outcome)
-
-
-def module_for(relative: str) -> str | None:
-    """``ocr/models/head.py`` -> ``ocr.models.head``; None for a non-module path."""
-    path = Path(relative)
-    if path.suffix != ".py" or not all(p.isidentifier() for p in path.with_suffix("").parts):
-        return None
-    parts = list(path.with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts) or None

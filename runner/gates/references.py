@@ -29,8 +29,8 @@ from pathlib import PurePosixPath
 
 import yaml
 
+from runner.fsutil import module_for
 from runner.gates import GateResult
-from runner.gates.imports import module_for
 
 TEXT_SUFFIXES = (".sh", ".bash", ".toml", ".cfg", ".ini", ".json", ".txt", ".rst", ".env")
 _LINK = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^)]*)?\)|\bhref=[\"']([^\"']+)[\"']")
