@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from runner.blueprint.model import CodeBlock
+from runner.blueprint.phrases import LazyPattern, phrase
 
 Kind = Literal["gate", "codemod", "config", "file", "code", "manual"]
 GateName = Literal[
@@ -58,79 +59,83 @@ GateName = Literal[
 ]
 
 _PY = r"python(?:3(?:\.\d+)?)?"
-_COMPILE = re.compile(rf"`{_PY}\s+-m\s+py_compile\s+([^`]+)`")
-_YAML = re.compile(
+_COMPILE = LazyPattern(rf"`{_PY}\s+-m\s+py_compile\s+([^`]+)`")
+_YAML = LazyPattern(
     rf"""`{_PY}\s+-c\s+(["'])import\s+yaml;\s*yaml\.safe_load\(open\((["'])([^"'`]+)\2\)\)\1`"""
 )
-_FROM_IMPORT = re.compile(rf"""`{_PY}\s+-c\s+(["'])from\s+([\w.]+)\s+import\s+([\w ,]+?)\s*\1`""")
-_IMPORT = re.compile(rf"""`{_PY}\s+-c\s+(["'])import\s+([\w.]+(?:\s*,\s*[\w.]+)*)\s*\1`""")
-_PAIR_ABSENT = re.compile(r"\bno\s+`([\w.]+)`\s*\+\s*`([\w.]+)`\s+pattern", re.IGNORECASE)
-_CODE_ABSENT = re.compile(r"\bany\s+remaining\s+`([^`]+)`\s+pattern", re.IGNORECASE)
-_PRESENT = re.compile(r"^Verify\s+`([\w.]+)`\s+is\s+called\s+in\s+(.+?)\s*$", re.IGNORECASE)
-_NOT_CALLED = re.compile(r"^Verify\s+`([\w.]+)`\s+is\s+not\s+called\s+in\s+(.+?)\s*$", re.IGNORECASE)
-_CODEMOD = re.compile(
+_FROM_IMPORT = LazyPattern(rf"""`{_PY}\s+-c\s+(["'])from\s+([\w.]+)\s+import\s+([\w ,]+?)\s*\1`""")
+_IMPORT = LazyPattern(rf"""`{_PY}\s+-c\s+(["'])import\s+([\w.]+(?:\s*,\s*[\w.]+)*)\s*\1`""")
+_PAIR_ABSENT = LazyPattern(r"\bno\s+`([\w.]+)`\s*\+\s*`([\w.]+)`\s+pattern", re.IGNORECASE)
+_CODE_ABSENT = LazyPattern(r"\bany\s+remaining\s+`([^`]+)`\s+pattern", re.IGNORECASE)
+_PRESENT = phrase("verify", r"^Verify\s+`([\w.]+)`\s+is\s+called\s+in\s+(.+?)\s*$")
+_NOT_CALLED = phrase("verify", r"^Verify\s+`([\w.]+)`\s+is\s+not\s+called\s+in\s+(.+?)\s*$")
+_CODEMOD = phrase(
+    "apply",
     r"^Apply\s+`(?P<name>[a-z0-9][a-z0-9-]*)`\s+to\s+(?P<targets>`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*)"
     r"(?:\s+with\s+(?P<options>`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*))?"
     r"(?:\s*\(expect\s+(?P<expect>\d+)\s+changes?\))?\s*\.?\s*$",
-    re.IGNORECASE,
 )
-_CONFIG_SET = re.compile(
+_CONFIG_SET = phrase(
+    "set",
     r"^Set\s+`(?P<key>[^`]+)`\s+to\s+`(?P<value>[^`]*)`\s+in\s+`(?P<file>[^`]+)`\s*\.?\s*$",
-    re.IGNORECASE,
 )
 _BACKTICKED = re.compile(r"`([^`]+)`")
 _PATHS = r"`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*"
-_CREATE = re.compile(r"^Create\s+`(?P<path>[^`]+)`\s*:\s*$", re.IGNORECASE)
-_MOVE = re.compile(r"^(?:Move|Rename)\s+`(?P<old>[^`]+)`\s+to\s+`(?P<new>[^`]+)`\s*\.?\s*$", re.IGNORECASE)
-_ARCHIVE = re.compile(
+_CREATE = phrase("create", r"^Create\s+`(?P<path>[^`]+)`\s*:\s*$")
+_MOVE = phrase("move rename", r"^(?:Move|Rename)\s+`(?P<old>[^`]+)`\s+to\s+`(?P<new>[^`]+)`\s*\.?\s*$")
+_ARCHIVE = phrase(
+    "archive",
     rf"^Archive\s+(?P<paths>{_PATHS})\s+to\s+`(?P<archive>[^`]+)`\s+and\s+remove\s+(?:them|it)\s*\.?\s*$",
-    re.IGNORECASE,
 )
-_MERGE = re.compile(r"^Merge\s+into\s+`(?P<file>[^`]+)`\s*:\s*$", re.IGNORECASE)
-_REMOVE_UNUSED_IMPORTS = re.compile(
-    rf"^Remove\s+(?:the\s+)?unused\s+imports\s+from\s+(?P<files>{_PATHS})\s*\.?\s*$", re.IGNORECASE
+_MERGE = phrase("merge", r"^Merge\s+into\s+`(?P<file>[^`]+)`\s*:\s*$")
+_REMOVE_UNUSED_IMPORTS = phrase(
+    "remove",
+    rf"^Remove\s+(?:the\s+)?unused\s+imports\s+from\s+(?P<files>{_PATHS})\s*\.?\s*$",
 )
-_REMOVE_ITEMS = re.compile(
+_REMOVE_ITEMS = phrase(
+    "remove",
     rf"^Remove\s+(?P<items>{_PATHS})\s+from\s+`(?P<key>[\w.-]+)`\s+in\s+`(?P<file>[^`]+\.toml)`\s*\.?\s*$",
-    re.IGNORECASE,
 )
-_REFERENCES = re.compile(
-    rf"^Verify\s+nothing\s+(?:still\s+)?refers\s+to\s+(?P<paths>{_PATHS})\s*\.?\s*$", re.I
+_REFERENCES = phrase(
+    "verify",
+    rf"^Verify\s+nothing\s+(?:still\s+)?refers\s+to\s+(?P<paths>{_PATHS})\s*\.?\s*$",
 )
-_IMPORT_TIME = re.compile(
+_IMPORT_TIME = phrase(
+    "verify",
     r"^Verify\s+importing\s+`(?P<module>[^`]+)`\s+takes\s+at\s+most\s+(?P<percent>\d{1,3})\s*%\s+"
     r"of\s+its\s+time\s+before\s*\.?\s*$",
-    re.IGNORECASE,
 )
-_CONFIG_REFS = re.compile(
-    r"^Verify\s+config\s+references\s+resolve\s+in\s+`(?P<dir>[^`]+)`\s*\.?\s*$", re.IGNORECASE
+_CONFIG_REFS = phrase(
+    "verify",
+    r"^Verify\s+config\s+references\s+resolve\s+in\s+`(?P<dir>[^`]+)`\s*\.?\s*$",
 )
 # Symbol gates (runner/gates/symbols.py): "Verify `F` defines `NAME`", "Verify `F` exists".
-_DEFINES = re.compile(
-    r"^Verify\s+`(?P<file>[^`]+)`\s+defines\s+`(?P<symbol>[A-Za-z_][\w.]*)`\s*\.?\s*$", re.IGNORECASE
+_DEFINES = phrase(
+    "verify",
+    r"^Verify\s+`(?P<file>[^`]+)`\s+defines\s+`(?P<symbol>[A-Za-z_][\w.]*)`\s*\.?\s*$",
 )
-_EXISTS = re.compile(r"^Verify\s+`(?P<file>[^`]+)`\s+exists\s*\.?\s*$", re.IGNORECASE)
+_EXISTS = phrase("verify", r"^Verify\s+`(?P<file>[^`]+)`\s+exists\s*\.?\s*$")
 _AROUND = r"(?:\s*\(around\s+line\s+(?P<line>\d+)\))?\s*:?\s*$"
-_REPLACE_BLOCK = re.compile(
+_REPLACE_BLOCK = phrase(
+    "replace",
     r"^Replace\s+in\s+`(?P<file>[^`]+)`(?:\s+within\s+`(?P<scope>[^`]+)`)?"
     r"(?P<every>\s*,?\s*every\s+occurrence)?" + _AROUND,
-    re.IGNORECASE,
 )
-_INSERT_BLOCK = re.compile(r"^Insert\s+into\s+`(?P<file>[^`]+)`\s+(?P<where>.+?)" + _AROUND, re.IGNORECASE)
-_INSERT_MARKED = re.compile(
+_INSERT_BLOCK = phrase("insert", r"^Insert\s+into\s+`(?P<file>[^`]+)`\s+(?P<where>.+?)" + _AROUND)
+_INSERT_MARKED = phrase(
+    "insert",
     r"^Insert\s+the\s+lines\s+marked\s+`(?P<marker>[^`]+)`\s+into\s+`(?P<file>[^`]+)`"
     r"(?:\s+within\s+`(?P<scope>[^`]+)`)?" + _AROUND,
-    re.IGNORECASE,
 )
 # WHERE of an insert step -> (kind, the backticked target or "")
-_PLACES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("after-imports", re.compile(r"^after\s+the\s+imports$", re.IGNORECASE)),
-    ("before-comment", re.compile(r"^before\s+the\s+comment\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
-    ("after", re.compile(r"^after\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
-    ("before", re.compile(r"^before\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
-    ("start", re.compile(r"^at\s+the\s+start\s+of\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
-    ("end", re.compile(r"^at\s+the\s+end\s+of\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
-    ("into-class", re.compile(r"^into\s+class\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
+_PLACES: tuple[tuple[str, LazyPattern], ...] = (
+    ("after-imports", LazyPattern(r"^after\s+the\s+imports$", re.IGNORECASE)),
+    ("before-comment", LazyPattern(r"^before\s+the\s+comment\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
+    ("after", LazyPattern(r"^after\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
+    ("before", LazyPattern(r"^before\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
+    ("start", LazyPattern(r"^at\s+the\s+start\s+of\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
+    ("end", LazyPattern(r"^at\s+the\s+end\s+of\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
+    ("into-class", LazyPattern(r"^into\s+class\s+`(?P<target>[^`]+)`$", re.IGNORECASE)),
 )
 PLACES_HELP = (
     "after the imports, after `CODE`, before `CODE`, before the comment `TEXT`, "
@@ -401,19 +406,14 @@ def classify(text: str, blocks: Sequence[CodeBlock] = ()) -> Action:
     file_step = _classify_file_step(text.strip())
     if file_step is not None:
         return file_step
-    if match := _COMPILE.search(text):
-        return Gate("syntax", files=tuple(match.group(1).split()))
-    if match := _YAML.search(text):
-        return Gate("yaml", files=(match.group(3),))
-    if match := _FROM_IMPORT.search(text):
-        names = tuple(n.strip() for n in match.group(3).split(",") if n.strip())
-        return Gate("imports", module=match.group(2), names=names)
-    if match := _IMPORT.search(text):
-        return Gate("imports", module=match.group(2).split(",")[0].strip())
-    if match := _PAIR_ABSENT.search(text):
-        return Gate("pattern-absent", outer=match.group(1), inner=match.group(2))
-    if (match := _CODE_ABSENT.search(text)) and (calls := _call_names(match.group(1))):
-        return Gate("pattern-absent", outer=calls[0], inner=calls[1])
+    python_gate = _python_gate(text) if "`python" in text else None  # their patterns start so
+    if python_gate is not None:
+        return python_gate
+    if "pattern" in text.lower():  # both need the word; re.IGNORECASE folds no other letter to its
+        if match := _PAIR_ABSENT.search(text):
+            return Gate("pattern-absent", outer=match.group(1), inner=match.group(2))
+        if (match := _CODE_ABSENT.search(text)) and (calls := _call_names(match.group(1))):
+            return Gate("pattern-absent", outer=calls[0], inner=calls[1])
     if match := _DEFINES.match(text.strip()):
         return Gate("defines", files=(match.group("file"),), symbol=match.group("symbol"))
     if match := _EXISTS.match(text.strip()):
@@ -432,6 +432,20 @@ def classify(text: str, blocks: Sequence[CodeBlock] = ()) -> Action:
         if files:
             return Gate("pattern-present", files=files, outer=match.group(1))
     return Manual()
+
+
+def _python_gate(text: str) -> Gate | None:
+    """The gates written as a `python ...` command: syntax, YAML and import gates."""
+    if match := _COMPILE.search(text):
+        return Gate("syntax", files=tuple(match.group(1).split()))
+    if match := _YAML.search(text):
+        return Gate("yaml", files=(match.group(3),))
+    if match := _FROM_IMPORT.search(text):
+        names = tuple(n.strip() for n in match.group(3).split(",") if n.strip())
+        return Gate("imports", module=match.group(2), names=names)
+    if match := _IMPORT.search(text):
+        return Gate("imports", module=match.group(2).split(",")[0].strip())
+    return None
 
 
 def _classify_file_step(text: str) -> Action | None:
@@ -466,7 +480,7 @@ def mentioned_paths(text: str) -> tuple[str, ...]:
 
 # A step starting with one of these verbs asks for a change to files: `runner done` on a task
 # with such a manual step and no change is refused (unless --allow-empty).
-_CHANGE_VERB = re.compile(
+_CHANGE_VERB = LazyPattern(
     r"^(?:add|apply|archive|change|create|delete|edit|fix|implement|insert|merge|modify|move|refactor"
     r"|remove|rename|replace|rewrite|set|update|write)\b",
     re.IGNORECASE,

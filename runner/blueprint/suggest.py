@@ -38,6 +38,7 @@ from typing import Protocol
 
 from runner.blueprint.edit import Edit, apply_edits
 from runner.blueprint.model import BOM, Blueprint, Step, Task, encode
+from runner.blueprint.phrases import LazyPattern, phrase
 from runner.blueprint.steps import CodemodStep, Gate, Manual, classify, mentioned_paths
 
 
@@ -91,34 +92,36 @@ _TAIL = (
 )
 _SYMBOL = r"`?(?P<symbol>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)`?(?:\(\))?"
 _IN_FILE = r"(?:\s+in\s+`(?P<file>[^`\s]+\.py)`)?"
-_READ_LOCATE = re.compile(
+_READ_LOCATE = phrase(
+    "read",
     rf"^Read\s+`(?P<file>[^`\s]+\.py)`\s+and\s+(?:locate|find)\s+(?:the\s+)?{_SYMBOL}"
     rf"\s+(?:method|function|class){_TAIL}",
-    re.IGNORECASE,
 )
-_LOCATE = re.compile(
-    rf"^(?:Locate|Find)\s+(?:the\s+)?{_SYMBOL}\s+(?:method|function|class){_IN_FILE}{_TAIL}", re.IGNORECASE
+_LOCATE = phrase(
+    "locate find",
+    rf"^(?:Locate|Find)\s+(?:the\s+)?{_SYMBOL}\s+(?:method|function|class){_IN_FILE}{_TAIL}",
 )
-_READ = re.compile(rf"^Read\s+`(?P<file>[^`\s]+)`{_TAIL}", re.IGNORECASE)
-_USES = re.compile(
+_READ = phrase("read", rf"^Read\s+`(?P<file>[^`\s]+)`{_TAIL}")
+_USES = phrase(
+    "verify",
     r"^Verify\s+(?:that\s+)?(?:the\s+)?(?:current\s+)?(?:implementation\s+|code\s+)?uses\s+"
     rf"`(?P<name>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?:\(\))?`{_IN_FILE}{_TAIL}",
-    re.IGNORECASE,
 )
-_REMOVE_DETACH = re.compile(
+_REMOVE_DETACH = phrase(
+    "remove",
     r"^Remove\s+(?:the\s+)?(?:redundant\s+)?`\s*\.detach\(\)\s*\.cpu\(\)\s*`\s+(?:calls?\s+)?from\s+"
     rf"(?:the\s+)?`?(?P<method>[A-Za-z_]\w*)`?(?:\(\))?(?:\s+method)?{_IN_FILE}{_TAIL}",
-    re.IGNORECASE,
 )
-_REPLACE = re.compile(
-    rf"^Replace\s+`(?P<old>[^`]+)`\s+with\s+`(?P<new>[^`]+)`{_IN_FILE}{_TAIL}", re.IGNORECASE
+_REPLACE = phrase(
+    "replace",
+    rf"^Replace\s+`(?P<old>[^`]+)`\s+with\s+`(?P<new>[^`]+)`{_IN_FILE}{_TAIL}",
 )
-_UPDATE_CONFIG = re.compile(
+_UPDATE_CONFIG = phrase(
+    "update set change",
     r"^(?:Update|Set|Change)\s+`(?P<file>[^`\s]+\.ya?ml)`\s+`?(?P<key>[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)`?"
     rf"\s+to\s+`?(?P<value>[\w.+-]+)`?{_TAIL}",
-    re.IGNORECASE,
 )
-_STEP_PREFIX = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+")
+_STEP_PREFIX = LazyPattern(r"^\s*[-*+]\s+\[[ xX]\]\s+")
 
 
 def _python_files(tasks: list[Task]) -> list[str]:
