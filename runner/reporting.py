@@ -26,20 +26,6 @@ if TYPE_CHECKING:  # annotations only: `status` must not import libcst
     from runner.tasks import TaskPlan
 
 
-def unified_diff(path: str, before: bytes | None, after: bytes | None) -> str:
-    """None: the file does not exist on that side (created or removed by a file step)."""
-    import difflib  # start-up: `status` and `next` never show a diff
-
-    return "".join(
-        difflib.unified_diff(
-            (before or b"").decode("utf-8", "replace").splitlines(keepends=True),
-            (after or b"").decode("utf-8", "replace").splitlines(keepends=True),
-            f"a/{path}",
-            f"b/{path}",
-        )
-    )
-
-
 def _file_summaries(execution: TaskExecution) -> list[dict[str, str]]:
     summaries = []
     for path in execution.changed_files():

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from runner.blueprint.model import Blueprint
 from runner.blueprint.suggest import Suggestion, apply_suggestions, suggest
+from runner.diffs import unified_diff
 from runner.errors import InputError
 from runner.fsutil import resolve_inside
 from runner.gates.symbols import defined_names, find_definition
-from runner.reporting import unified_diff
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from runner.blueprint.steps import asks_for_change
 from runner.blueprint.task_spec import TaskSpec, require_next
 from runner.commands.session import Session, locked
 from runner.commands.warm import warm_import_gate
+from runner.diffs import unified_diff
 from runner.errors import DirtyTreeError, ExitCode, InputError, RunnerError
 from runner.execute import TaskExecution, apply_steps
 from runner.fallback import choose_fallback
@@ -22,12 +23,7 @@ from runner.faults import checkpoint
 from runner.memo import remembering
 from runner.progress import TaskLine
 from runner.report import CommandReport, ErrorInfo
-from runner.reporting import (
-    blocker_text,
-    commit_message,
-    task_report,
-    unified_diff,
-)
+from runner.reporting import blocker_text, commit_message, task_report
 from runner.task_gates import run_gates
 from runner.task_report import ManualStep, Outcome, TaskReport
 from runner.tasks import TaskPlan, plan_blueprint, plan_task

@@ -1,0 +1,20 @@
+"""A unified diff of one file's bytes, as `run`, `codemod` and `lint --fix` print it.
+
+Its own module: `lint` shows its fixes' diff without loading the task reports.
+"""
+
+from __future__ import annotations
+
+
+def unified_diff(path: str, before: bytes | None, after: bytes | None) -> str:
+    """None: the file does not exist on that side (created or removed by a file step)."""
+    import difflib  # start-up: `status` and `next` never show a diff
+
+    return "".join(
+        difflib.unified_diff(
+            (before or b"").decode("utf-8", "replace").splitlines(keepends=True),
+            (after or b"").decode("utf-8", "replace").splitlines(keepends=True),
+            f"a/{path}",
+            f"b/{path}",
+        )
+    )
