@@ -11,7 +11,6 @@ regular file, and says it is a link so that the caller resolves it (a plain file
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,8 @@ VENDORED_DIRS = frozenset({"vendor", "third_party", "_vendor", "node_modules", "
 def _git_visible(root: Path) -> set[str] | None:
     """Paths under ``root`` (relative to it) that git tracks or would not ignore; None when
     ``root`` is not in a git work tree (then nothing is filtered)."""
+    import subprocess  # start-up: `lint` and `next` list files but start no process for a file target
+
     try:
         proc = subprocess.run(
             ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
