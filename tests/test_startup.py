@@ -24,11 +24,17 @@ HEAVY = {"libcst", "git", "jinja2", "rich"}
 PROBE = (
     "import sys, runpy\nsys.argv = ['runner', *{args!r}]\n"
     "try:\n    runpy.run_module('runner', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-    "print(sorted({{m.split('.')[0] for m in sys.modules}}), file=sys.stderr)"
+    "print(sorted(sys.modules), file=sys.stderr)"
 )
 
 
 def imported(args: list[str], cwd: Path = ROOT) -> set[str]:
+    """The top-level packages the command imports."""
+    return {name.split(".")[0] for name in modules(args, cwd)}
+
+
+def modules(args: list[str], cwd: Path = ROOT) -> set[str]:
+    """Every module the command imports."""
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | {"PYTHONPATH": str(ROOT)}
     probe = subprocess.run(
         [sys.executable, "-c", PROBE.format(args=args)], cwd=cwd, env=env, capture_output=True, text=True
@@ -55,6 +61,21 @@ LIGHT = [
 @pytest.mark.parametrize("args", LIGHT, ids=" ".join)
 def test_light_commands_import_no_heavy_package(args: list[str]) -> None:
     assert not imported(args) & HEAVY
+
+
+@pytest.mark.parametrize("args", [["next", PLAN_001, "--json"], ["lint", PLAN_001]], ids=" ".join)
+def test_next_and_lint_check_import_steps_without_the_import_gates_machinery(args: list[str]) -> None:
+    """PLAN-001 has import gate steps: a step's module name comes from runner/fsutil.py, not from
+    the import gate (its server: socket, hashlib, tempfile); files are listed without subprocess."""
+    assert not modules(args) & {"runner.gates.imports", "runner.gates.import_server", "subprocess", "socket"}
+
+
+def test_lint_shows_its_fixes_without_the_task_reports() -> None:
+    assert not modules(["lint", PLAN_001]) & {
+        "runner.reporting",
+        "runner.task_report",
+        "runner.blueprint.objective",
+    }
 
 
 def test_help_and_status_do_not_even_import_the_codemods_package() -> None:

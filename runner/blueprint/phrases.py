@@ -32,6 +32,10 @@ class LazyPattern:
         self._compiled: re.Pattern[str] | None = None
 
     @property
+    def is_compiled(self) -> bool:
+        return self._compiled is not None
+
+    @property
     def pattern(self) -> re.Pattern[str]:
         if self._compiled is None:
             self._compiled = re.compile(self._source, self._flags)
