@@ -22,6 +22,8 @@ PYPROJECT = "pyproject.toml"
 
 @dataclass(frozen=True)
 class Settings:
+    """The ``[tool.runner]`` table, read and checked (the defaults without one)."""
+
     gates: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(GATES, True))
     codemod_options: dict[str, dict[str, str]] = field(default_factory=dict)
     protected_branches: tuple[str, ...] = ()

@@ -54,6 +54,8 @@ _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 @dataclass(frozen=True)
 class PlannedStep:
+    """A step, what it asks for and what its files were when it was planned."""
+
     step: Step
     action: Action
     # codemod steps: the resolved options and the repo-relative .py files they cover
@@ -79,6 +81,8 @@ class PlannedStep:
 
 @dataclass(frozen=True)
 class TaskPlan:
+    """A task with each step planned and every file it touches."""
+
     task: Task
     steps: tuple[PlannedStep, ...]
     files: tuple[str, ...]  # files the task names or targets, repo-relative

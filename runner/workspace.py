@@ -63,6 +63,8 @@ class DirectoryWorkspace:
 
 @dataclass(frozen=True)
 class LintFix:
+    """The suggestions ``lint --fix`` applies, the blueprint after them and the diff."""
+
     suggestions: list[Suggestion]
     source: bytes  # the blueprint with every suggestion applied
     diff: str

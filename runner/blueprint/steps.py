@@ -145,6 +145,8 @@ PLACES_HELP = (
 
 @dataclass(frozen=True)
 class Gate:
+    """A check the runner makes with built-in code; which fields apply depends on ``gate``."""
+
     gate: GateName
     files: tuple[str, ...] = ()  # empty: the task's files
     module: str = ""  # imports
@@ -177,6 +179,8 @@ class Gate:
 
 @dataclass(frozen=True)
 class CodemodStep:
+    """Run the codemod ``name`` on ``targets`` with ``options``; ``expect``: the changes it must make."""
+
     name: str
     targets: tuple[str, ...]
     options: dict[str, str] = field(default_factory=dict)
@@ -185,6 +189,8 @@ class CodemodStep:
 
 @dataclass(frozen=True)
 class ConfigSet:
+    """Set the dotted ``key`` of the config ``file`` to ``value``."""
+
     file: str
     key: str
     value: str
@@ -215,6 +221,8 @@ class CreateFile:
 
 @dataclass(frozen=True)
 class MoveFile:
+    """Move (or rename) ``old`` to ``new``."""
+
     old: str
     new: str
 
@@ -276,7 +284,7 @@ class RemoveUnusedImports:
 
 @dataclass(frozen=True)
 class Manual:
-    pass
+    """A step for a person or an agent: the runner stops and waits for ``runner done``."""
 
 
 Action = (

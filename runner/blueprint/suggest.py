@@ -54,6 +54,8 @@ class Workspace(Protocol):
 
 @dataclass(frozen=True)
 class Suggestion:
+    """A manual step the grammar phrase ``replacement`` does the work of, and why."""
+
     task: str
     line: int
     start: int  # byte span of the step's text in the blueprint
@@ -76,6 +78,8 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Finding:
+    """A problem ``lint`` reports in a blueprint that parses."""
+
     code: str  # next-task-unknown | codemod-without-gate
     line: int
     message: str
@@ -155,6 +159,8 @@ Rule = Callable[["_Context"], tuple[str, str] | None]
 
 @dataclass(frozen=True)
 class _Context:
+    """What a rule sees: the step, its task and blueprint, the files when they are at hand."""
+
     bp: Blueprint
     task: Task
     step: Step
