@@ -23,8 +23,9 @@ candidate shape goes unreported.
 Stages 1-3 need no LibCST: this module and the codemods' declarations import none, and stages
 4-5 (``codemods.rewrite``, with the LibCST commands) are imported when a file first reaches
 them. On a tree, ``run_codemods`` screens every file through stages 1-3 in this process and
-sends the paths of the files left, the candidates, to worker processes forked when the first
-one turns up (``codemods.workers``): a tree without candidates never loads LibCST.
+sends the paths of the files left, the candidates, to worker processes forked, LibCST loaded,
+from a host process started when the first one turns up (``codemods.workers``): a tree
+without candidates never loads LibCST.
 """
 
 from __future__ import annotations
@@ -239,6 +240,14 @@ def _screened(path: Path, calls: Sequence[CodemodCall], prefilter: bool) -> File
     return _light(screened) if isinstance(screened, FileOutcome) else None
 
 
+def _warm(calls: Sequence[CodemodCall]) -> None:
+    """Import what the LibCST stage runs (once, in the workers' host: see ``codemods.workers``)."""
+    import codemods.rewrite  # noqa: F401
+
+    for call in calls:
+        call.codemod.load()
+
+
 def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -280,7 +289,7 @@ def _outcomes(
     work = functools.partial(outcome_of, calls=calls, prefilter=prefilter)
     ready: dict[int, FileOutcome] = {}
     following = 0  # the index of the next outcome to yield
-    workers: RewriteWorkers | None = None  # forked with the first candidate
+    workers: RewriteWorkers | None = None  # the host is forked at the first candidate
     try:
         polled = time.monotonic()
         for index, path in enumerate(pending):
@@ -292,7 +301,7 @@ def _outcomes(
                     from codemods.workers import RewriteWorkers
 
                     # While this process screens, one core is its own: jobs - 1 workers.
-                    workers = RewriteWorkers(work, limit=jobs - 1)
+                    workers = RewriteWorkers(work, functools.partial(_warm, calls), limit=jobs - 1)
                 workers.submit(index, path)
             if workers is not None and workers.busy() and time.monotonic() - polled > _POLL_SECONDS:
                 ready.update(workers.collect())

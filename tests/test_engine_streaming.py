@@ -12,7 +12,8 @@ import pytest
 
 from codemods import registry
 from codemods.base import RunnerCodemod
-from codemods.engine import CHUNK, CodemodCall, iter_python_files, run_codemods
+from codemods.engine import CHUNK, CodemodCall, FileOutcome, iter_python_files, run_codemods
+from codemods.workers import RewriteWorkers
 
 LOGISTIC = b"import torch\n\n\ndef f(x):\n    return 1 / (1 + torch.exp(-x))\n"
 
@@ -137,3 +138,34 @@ def test_a_worker_that_dies_leaves_its_file_as_an_error_and_the_run_goes_on(tmp_
     assert by_name["m030.py"].status == "changed"  # queued behind m010 or not, it is rewritten
     others = [o for n, o in by_name.items() if n not in ("m010.py", "m030.py", "m050.py")]
     assert all(o.status == "unchanged" for o in others)
+
+
+def _report_origin(path: Path) -> FileOutcome:
+    """Test double for a worker's work: which process warmed it up, and which forked it."""
+    return FileOutcome(
+        str(path), "unchanged", b"", b"", reason=f"{os.environ.get('WARMED_BY')} {os.getppid()}"
+    )
+
+
+def _warm_up() -> None:
+    os.environ["WARMED_BY"] = str(os.getpid())
+
+
+def test_workers_are_forked_from_one_host_after_its_warm_up(tmp_path: Path) -> None:
+    workers = RewriteWorkers(_report_origin, _warm_up, limit=2)
+    outcomes: dict[int, FileOutcome] = {}
+    try:
+        for index in range(6):
+            workers.submit(index, tmp_path / f"m{index}.py")
+        while len(outcomes) < 6:
+            outcomes.update(workers.collect(block=True))
+    finally:
+        workers.close()
+    assert sorted(outcomes) == list(range(6))
+    assert all(o.path == str(tmp_path / f"m{i}.py") for i, o in outcomes.items())
+    host = str(workers.host.pid)
+    assert host != str(os.getpid()) and "WARMED_BY" not in os.environ
+    # Every worker starts with what the host loaded (its warm-up ran before it forked them).
+    assert {o.reason for o in outcomes.values()} == {f"{host} {host}"}
+    assert workers.forked == 2  # no more than the limit
+    assert not workers.host.is_alive()
