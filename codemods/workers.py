@@ -19,6 +19,7 @@ hanging the run. Plain pipes, no threads: forking stays safe.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import signal
 import sys
@@ -50,6 +51,7 @@ Work = Callable[[Path], "FileOutcome"]
 def _serve(conn: Connection, host_end: Connection, work: Work) -> None:
     """A worker's loop: a path in, ``(True, outcome)`` or ``(False, traceback)`` out."""
     host_end.close()  # the host's end: the engine must see EOF when the host goes
+    gc.enable()  # the host disabled it; what it imported is frozen (see ``_host``)
     while True:
         try:
             message = conn.recv()
@@ -70,8 +72,14 @@ def _host(control: Connection, engine_end: Connection, warm: Callable[[], None],
     # Ctrl-C reaches the whole process group: the engine stops and closes the pipes (EOF
     # here and in the workers), so no process prints a traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # As the gc module's documentation advises for a process that forks without exec: no
+    # collection while importing (LibCST's modules make many objects, none garbage), and
+    # the imported objects frozen, so a worker's collections neither scan them nor write
+    # to their pages (which the workers then share with the host).
+    gc.disable()
     with contextlib.suppress(Exception):  # a worker imports again and reports it as a bug
         warm()
+    gc.freeze()
     context = multiprocessing.get_context("fork")
     workers: dict[int, BaseProcess] = {}
     try:

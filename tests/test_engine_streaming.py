@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import subprocess
@@ -141,9 +142,14 @@ def test_a_worker_that_dies_leaves_its_file_as_an_error_and_the_run_goes_on(tmp_
 
 
 def _report_origin(path: Path) -> FileOutcome:
-    """Test double for a worker's work: which process warmed it up, and which forked it."""
+    """Test double for a worker's work: which process warmed it up, which forked it, and
+    whether it collects garbage (the host does not)."""
     return FileOutcome(
-        str(path), "unchanged", b"", b"", reason=f"{os.environ.get('WARMED_BY')} {os.getppid()}"
+        str(path),
+        "unchanged",
+        b"",
+        b"",
+        reason=f"{os.environ.get('WARMED_BY')} {os.getppid()} {gc.isenabled()}",
     )
 
 
@@ -166,6 +172,6 @@ def test_workers_are_forked_from_one_host_after_its_warm_up(tmp_path: Path) -> N
     host = str(workers.host.pid)
     assert host != str(os.getpid()) and "WARMED_BY" not in os.environ
     # Every worker starts with what the host loaded (its warm-up ran before it forked them).
-    assert {o.reason for o in outcomes.values()} == {f"{host} {host}"}
+    assert {o.reason for o in outcomes.values()} == {f"{host} {host} True"}
     assert workers.forked == 2  # no more than the limit
     assert not workers.host.is_alive()
