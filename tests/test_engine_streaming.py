@@ -6,7 +6,9 @@ import gc
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 import pytest
@@ -175,3 +177,37 @@ def test_workers_are_forked_from_one_host_after_its_warm_up(tmp_path: Path) -> N
     assert {o.reason for o in outcomes.values()} == {f"{host} {host} True"}
     assert workers.forked == 2  # no more than the limit
     assert not workers.host.is_alive()
+
+
+def test_a_walk_still_going_on_is_screened_as_it_goes_with_the_total_known(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    count = 2 * CHUNK + 7
+    for index in range(count):
+        (tmp_path / f"m{index:03}.py").write_bytes(LOGISTIC if index == 0 else b"x = 1\n")
+    paths = list(iter_python_files(tmp_path))
+    hosts: list[RewriteWorkers] = []
+    start = RewriteWorkers.__init__
+
+    def recorded(self: RewriteWorkers, *args: Any, **kwargs: Any) -> None:
+        hosts.append(self)
+        start(self, *args, **kwargs)
+
+    monkeypatch.setattr(RewriteWorkers, "__init__", recorded)
+    hosts_when_walked: list[int] = []
+
+    def walk() -> Iterator[Path]:
+        for index, path in enumerate(paths):
+            if index == 2 * CHUNK:  # the first files are screened before the rest is walked
+                hosts_when_walked.append(len(hosts))
+            yield path
+
+    sigmoid = registry()["reciprocal-exp-to-sigmoid"]
+    reports: list[tuple[int, int]] = []
+    outcomes = list(
+        run_codemods(walk(), [CodemodCall(sigmoid, {})], jobs=2, progress=lambda d, t: reports.append((d, t)))
+    )
+    assert hosts_when_walked == [1]  # the first file's candidate started the host already
+    assert [o.path for o in outcomes] == [str(p) for p in paths]
+    assert [o.status for o in outcomes] == ["changed"] + ["unchanged"] * (count - 1)
+    assert reports[-1] == (count, count) and {t for _, t in reports} == {count}
