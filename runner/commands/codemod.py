@@ -185,7 +185,7 @@ def _apply(
         )
         if outcome.status == "changed":
             if dry_run:
-                from runner.reporting import unified_diff
+                from runner.diffs import unified_diff
 
                 diff.append(unified_diff(str(path), outcome.before, outcome.after))
             else:
