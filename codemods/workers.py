@@ -36,8 +36,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from codemods.engine import FileOutcome
 
-# Paths in flight per worker: one being rewritten, one queued, so a worker never waits for
-# the engine (which is busy screening) to hand it the next file.
+# Paths in flight per worker while the engine screens: one being rewritten, one queued, so a
+# worker never waits for the engine (busy screening) to hand it the next file. A worker that
+# has not yet returned a result (it may still wait for the host's imports), and every worker
+# once the engine waits on them alone, gets one at a time: the files go to whichever worker
+# is free first, so a slow file does not hold back the one queued behind it.
 DEPTH = 2
 # A further worker is forked from the host (LibCST already loaded) when this many
 # candidates wait.
@@ -109,6 +112,7 @@ class _Worker:
     conn: Connection
     in_flight: deque[tuple[int, str]] = field(default_factory=deque)
     broken: bool = False  # a send failed: it died; collect() finds its EOF
+    returned: bool = False  # it has sent a result
 
 
 class WorkerError(RuntimeError):
@@ -126,6 +130,7 @@ class RewriteWorkers:
         self.waiting: deque[tuple[int, str]] = deque()
         self.exits: dict[int, int | None] = {}  # worker index -> exit code, as the host reports
         self.forked = 0
+        self.screening = True  # the engine screens meanwhile (see DEPTH)
         context = multiprocessing.get_context("fork")
         sys.stdout.flush()  # a forked child must not print the engine's buffered output again
         sys.stderr.flush()
@@ -140,7 +145,7 @@ class RewriteWorkers:
 
     def _dispatch(self) -> None:
         while self.waiting:
-            free = [w for w in self.workers if len(w.in_flight) < DEPTH and not w.broken]
+            free = [w for w in self.workers if len(w.in_flight) < self._depth(w) and not w.broken]
             if free:
                 worker = min(free, key=lambda w: len(w.in_flight))
             elif not self.workers or (len(self.workers) < self.limit and len(self.waiting) >= FORK_BACKLOG):
@@ -153,6 +158,9 @@ class RewriteWorkers:
                 worker.conn.send(item[1])
             except OSError:
                 worker.broken = True
+
+    def _depth(self, worker: _Worker) -> int:
+        return DEPTH if self.screening and worker.returned else 1
 
     def _fork(self) -> _Worker:
         """Ask the host for a worker; paths sent meanwhile wait in its pipe."""
@@ -171,6 +179,7 @@ class RewriteWorkers:
     def widen(self, limit: int) -> None:
         """Allow up to ``limit`` workers from now on (the engine has finished screening)."""
         self.limit = max(self.limit, limit)
+        self.screening = False
         self._dispatch()
 
     def busy(self) -> bool:
@@ -189,6 +198,7 @@ class RewriteWorkers:
                 while worker.in_flight and worker.conn.poll():
                     ok, result = worker.conn.recv()
                     index, _ = worker.in_flight.popleft()
+                    worker.returned = True
                     if not ok:
                         raise WorkerError(result)
                     yield index, result

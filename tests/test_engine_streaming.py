@@ -211,3 +211,27 @@ def test_a_walk_still_going_on_is_screened_as_it_goes_with_the_total_known(
     assert [o.path for o in outcomes] == [str(p) for p in paths]
     assert [o.status for o in outcomes] == ["changed"] + ["unchanged"] * (count - 1)
     assert reports[-1] == (count, count) and {t for _, t in reports} == {count}
+
+
+def test_a_worker_holds_one_path_until_it_returns_one_and_again_once_the_screening_ends(
+    tmp_path: Path,
+) -> None:
+    workers = RewriteWorkers(_report_origin, _warm_up, limit=1)
+    outcomes: dict[int, FileOutcome] = {}
+    try:
+        for index in range(5):
+            workers.submit(index, tmp_path / f"m{index}.py")
+        # Its first path alone: it may wait for the host's imports, and another worker may
+        # be free before it.
+        assert [len(w.in_flight) for w in workers.workers] == [1] and len(workers.waiting) == 4
+        outcomes.update(workers.collect(block=True))
+        assert sorted(outcomes) == [0]
+        # Then two while the engine screens (the next is queued when it finishes one).
+        assert [len(w.in_flight) for w in workers.workers] == [2] and len(workers.waiting) == 2
+        workers.widen(2)  # the screening is over: one at a time to whichever is free
+        assert [len(w.in_flight) for w in workers.workers] == [2, 1] and len(workers.waiting) == 1
+        while len(outcomes) < 5:
+            outcomes.update(workers.collect(block=True))
+    finally:
+        workers.close()
+    assert [outcomes[i].path for i in range(5)] == [str(tmp_path / f"m{i}.py") for i in range(5)]
