@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from runner.blueprint.model import Blueprint, Task
 from runner.blueprint.objective import task_objective
+from runner.diffs import unified_diff as unified_diff  # where the report builders' callers find it
 from runner.gates import GateResult
 from runner.review_data import GateRow
 from runner.task_report import (
@@ -24,20 +25,6 @@ from runner.templating import render
 if TYPE_CHECKING:  # annotations only: `status` must not import libcst
     from runner.execute import TaskExecution
     from runner.tasks import TaskPlan
-
-
-def unified_diff(path: str, before: bytes | None, after: bytes | None) -> str:
-    """None: the file does not exist on that side (created or removed by a file step)."""
-    import difflib  # start-up: `status` and `next` never show a diff
-
-    return "".join(
-        difflib.unified_diff(
-            (before or b"").decode("utf-8", "replace").splitlines(keepends=True),
-            (after or b"").decode("utf-8", "replace").splitlines(keepends=True),
-            f"a/{path}",
-            f"b/{path}",
-        )
-    )
 
 
 def _file_summaries(execution: TaskExecution) -> list[dict[str, str]]:
