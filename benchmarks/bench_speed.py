@@ -200,6 +200,11 @@ def main() -> None:
         "--code", type=Path, default=REPO, help="the runner checkout to time (default: this one)"
     )
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another runner checkout timed in the same alternation (its engine and CLI rows)",
+    )
+    parser.add_argument(
         "--full-libcst", action="store_true", help="run libcst.tool on the whole tree (minutes)"
     )
     parser.add_argument("--no-scaling", action="store_true")
@@ -231,13 +236,16 @@ def main() -> None:
 
     ruff = shutil.which("ruff") or str(Path(PYTHON).parent / "ruff")
 
-    def runner_engine(target: Path, *extra: str) -> Callable[[], dict[str, object]]:
-        return lambda: timed([PYTHON, str(HERE / "bench_speed.py"), "--drive", str(target), *extra], env=env)
+    def runner_engine(target: Path, *extra: str, at: Path = code) -> Callable[[], dict[str, object]]:
+        # This script drives the engine of the checkout on PYTHONPATH.
+        return lambda: timed(
+            [PYTHON, str(HERE / "bench_speed.py"), "--drive", str(target), *extra], env=engine_env(at)
+        )
 
     def ruff_on(target: Path) -> Callable[[], dict[str, object]]:
         return lambda: timed([ruff, "check", "--no-cache", "--select", "F821", "-q", str(target)])
 
-    def runner_cli(target: Path) -> Callable[[], dict[str, object]]:
+    def runner_cli(target: Path, at: Path = code) -> Callable[[], dict[str, object]]:
         command = [
             PYTHON,
             "-m",
@@ -249,7 +257,7 @@ def main() -> None:
             "--dry-run",
             str(target),
         ]
-        return lambda: timed(command, cwd=code, env=env)
+        return lambda: timed(command, cwd=at, env=engine_env(at))
 
     ast_grep = shutil.which("ast-grep") or str(Path(PYTHON).parent / "ast-grep")
     commands: dict[str, Callable[[], dict[str, object]]] = {
@@ -268,6 +276,10 @@ def main() -> None:
     several = timed(probe, cwd=code, env=env)["rc"] == 0  # the CLI takes several names
     if several:
         commands["runner codemod apply A,B,C (CLI)"] = runner_cli(tree)
+    if args.baseline:
+        baseline = args.baseline.resolve()
+        commands["baseline: runner engine"] = runner_engine(tree, at=baseline)
+        commands["baseline: runner codemod apply A,B,C (CLI)"] = runner_cli(tree, at=baseline)
     commands["ruff check --select F821"] = ruff_on(tree)
     torch_only: dict[str, Callable[[], dict[str, object]]] = {}
     if several:

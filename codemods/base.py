@@ -18,19 +18,30 @@ recognised but could not prove safe to rewrite. It knows nothing of blueprints.
 ``TorchVisitor`` does (parent, qualified names, scope and access, code of a node,
 ``TYPE_CHECKING`` tests, what a star import binds); each needs its metadata provider
 in the command's ``METADATA_DEPENDENCIES``.
+
+Plain visits: LibCST's codemod bases are ``MatcherDecoratable``: every instance gathers the
+methods decorated with ``@m.visit``, ``@m.call_if_inside``... (a ``dir()`` of several hundred
+attributes), and every node visited evaluates those matchers before the ``visit_*``
+dispatch. No command or analysis here uses such a decorator (they call ``m.matches``), and
+on a small file that machinery took about a third of the LibCST stage. So a class that
+cannot hold a decorated method (:func:`plain_visits`) skips the gathering and visits as a
+plain ``CSTTransformer`` or ``CSTVisitor`` does (the same calls, in the same order); a class
+that may hold one keeps LibCST's behaviour.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import inspect
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import libcst as cst
 import libcst.matchers as m
-from libcst import MetadataDependent
-from libcst.codemod import CodemodContext, ContextAwareVisitor, SkipFile, VisitorBasedCodemodCommand
+from libcst import CSTNodeT, MetadataDependent, MetadataException, RemovalSentinel
+from libcst.codemod import Codemod, CodemodContext, ContextAwareVisitor, SkipFile, VisitorBasedCodemodCommand
 from libcst.metadata import (
     Access,
     MetadataWrapper,
@@ -59,11 +70,30 @@ __all__ = [
     "Skip",
 ]
 
+# LibCST's bases of the commands and analyses: they define no matcher-decorated method.
+_LIBCST_BASES = frozenset({*VisitorBasedCodemodCommand.__mro__, *ContextAwareVisitor.__mro__})
 TYPE_CHECKING_NAMES = frozenset({"typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
 # Spelled out for a file that tests the flag without importing it (``if TYPE_CHECKING:``).
 _TYPE_CHECKING_SPELLING = m.Name("TYPE_CHECKING") | m.Attribute(
     value=m.Name("typing") | m.Name("typing_extensions"), attr=m.Name("TYPE_CHECKING")
 )
+
+
+@functools.cache
+def plain_visits(cls: type) -> bool:
+    """Whether no method of ``cls`` can carry a LibCST matcher decorator.
+
+    The decorators mark the function object with attributes; so a class whose every
+    function, outside LibCST's own visitor and codemod bases, has none (an empty
+    ``__dict__``) has none of them. Another decorator that marks its function (``wraps``)
+    makes the answer False: the class then keeps LibCST's behaviour, never the wrong one.
+    """
+    return not any(
+        inspect.isfunction(value) and vars(value)
+        for klass in cls.__mro__
+        if klass not in _LIBCST_BASES
+        for value in vars(klass).values()
+    )
 
 
 @dataclass
@@ -152,6 +182,43 @@ class RunnerVisitor(NodeLookups, ContextAwareVisitor):
 
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (PositionProvider,)
 
+    def __init__(self, context: CodemodContext) -> None:
+        self._plain_visits = plain_visits(type(self))
+        if not self._plain_visits:
+            super().__init__(context)
+            return
+        # ContextAwareVisitor.__init__ without the matcher gathering; the metadata is the
+        # command's (resolved already: ``resolve`` returns it).
+        MetadataDependent.__init__(self)
+        cst.CSTVisitor.__init__(self)
+        self.context = context
+        dependencies = self.get_inherited_dependencies()
+        if dependencies:
+            wrapper = context.wrapper
+            if wrapper is None:
+                raise MetadataException(f"{type(self).__name__} needs the metadata of an active transform")
+            self.metadata = {dependency: wrapper.resolve(dependency) for dependency in dependencies}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._plain_visits:
+            return cst.CSTVisitor.on_visit(self, node)
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if self._plain_visits:
+            return cst.CSTVisitor.on_leave(self, original_node)
+        return super().on_leave(original_node)
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        if self._plain_visits:
+            return cst.CSTVisitor.on_visit_attribute(self, node, attribute)
+        return super().on_visit_attribute(node, attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        if self._plain_visits:
+            return cst.CSTVisitor.on_leave_attribute(self, original_node, attribute)
+        return super().on_leave_attribute(original_node, attribute)
+
     @classmethod
     def context_for(cls, module: cst.Module, filename: str | None = None) -> CodemodContext:
         """A context whose metadata this analysis can use, for running it outside a command."""
@@ -167,10 +234,39 @@ class RunnerCodemod(NodeLookups, CodemodDeclaration, VisitorBasedCodemodCommand)
     METADATA_DEPENDENCIES: ClassVar[tuple[ProviderT, ...]] = (PositionProvider,)
 
     def __init__(self, context: CodemodContext, **options: object) -> None:
-        super().__init__(context)
+        self._plain_visits = plain_visits(type(self))
+        if self._plain_visits:
+            # ContextAwareTransformer.__init__ without the matcher gathering.
+            Codemod.__init__(self, context)
+            cst.CSTTransformer.__init__(self)
+        else:
+            super().__init__(context)
         self.options: dict[str, object] = self.resolve_options(options)
         self.report = CodemodReport()
         self.gathered: Gathered | None = None  # set by the engine for a GATHERS codemod
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._plain_visits:
+            return cst.CSTTransformer.on_visit(self, node)
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: CSTNodeT, updated_node: CSTNodeT) -> CSTNodeT | RemovalSentinel:
+        if self._plain_visits:
+            # Annotated as LibCST's matcher transformer annotates it, returning the same.
+            return cast(
+                "CSTNodeT | RemovalSentinel", cst.CSTTransformer.on_leave(self, original_node, updated_node)
+            )
+        return super().on_leave(original_node, updated_node)
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        if self._plain_visits:
+            return cst.CSTTransformer.on_visit_attribute(self, node, attribute)
+        return super().on_visit_attribute(node, attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        if self._plain_visits:
+            return cst.CSTTransformer.on_leave_attribute(self, original_node, attribute)
+        return super().on_leave_attribute(original_node, attribute)
 
     @classmethod
     def load(cls) -> type[RunnerCodemod]:

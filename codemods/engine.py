@@ -23,8 +23,9 @@ candidate shape goes unreported.
 Stages 1-3 need no LibCST: this module and the codemods' declarations import none, and stages
 4-5 (``codemods.rewrite``, with the LibCST commands) are imported when a file first reaches
 them. On a tree, ``run_codemods`` screens every file through stages 1-3 in this process and
-sends the paths of the files left, the candidates, to worker processes forked when the first
-one turns up (``codemods.workers``): a tree without candidates never loads LibCST.
+sends the paths of the files left, the candidates, to worker processes forked, LibCST loaded,
+from a host process started when the first one turns up (``codemods.workers``): a tree
+without candidates never loads LibCST.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from __future__ import annotations
 import ast
 import functools
 import io
+import itertools
 import os
 import re
 import time
@@ -239,6 +241,14 @@ def _screened(path: Path, calls: Sequence[CodemodCall], prefilter: bool) -> File
     return _light(screened) if isinstance(screened, FileOutcome) else None
 
 
+def _warm(calls: Sequence[CodemodCall]) -> None:
+    """Import what the LibCST stage runs (once, in the workers' host: see ``codemods.workers``)."""
+    import codemods.rewrite  # noqa: F401
+
+    for call in calls:
+        call.codemod.load()
+
+
 def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -254,36 +264,55 @@ def run_codemods(
     """The outcome of ``calls`` on each file of ``paths``, in order, streamed.
 
     Files are read one at a time and an unchanged file's outcome carries no bytes, so memory
-    stays flat however large the tree. With many files and ``jobs`` > 1 (default: the CPU
-    count), this process screens every file and worker processes (forked when the first
-    candidate turns up, see ``codemods.workers``) run LibCST on the candidates' paths.
+    stays flat however large the tree; ``paths`` may be a walk still going on. With many
+    files and ``jobs`` > 1 (default: the CPU count), this process screens every file and
+    worker processes (forked from a host started when the first candidate turns up, see
+    ``codemods.workers``) run LibCST on the candidates' paths.
     ``progress(done, total)`` is called every ``CHUNK`` files and at the end (a progress bar).
     """
-    pending = list(paths)
-    outcomes = _outcomes(pending, calls, _cpu_count() if jobs is None else jobs, prefilter)
+    total = 0
+
+    def sized(count: int) -> None:
+        nonlocal total
+        total = count
+
+    outcomes = _outcomes(iter(paths), calls, _cpu_count() if jobs is None else jobs, prefilter, sized)
     if progress is None:
         yield from outcomes
         return
-    for done, outcome in enumerate(outcomes, 1):
-        if done % CHUNK == 0 or done == len(pending):
-            progress(done, len(pending))
+    for done, outcome in enumerate(outcomes, 1):  # the total is known by the first outcome
+        if done % CHUNK == 0 or done == total:
+            progress(done, total)
         yield outcome
 
 
 def _outcomes(
-    pending: list[Path], calls: Sequence[CodemodCall], jobs: int, prefilter: bool
+    walk: Iterator[Path],
+    calls: Sequence[CodemodCall],
+    jobs: int,
+    prefilter: bool,
+    sized: Callable[[int], None],
 ) -> Iterator[FileOutcome]:
+    """The outcomes, in order; ``sized(count)`` is called before the first, once ``walk`` is
+    done. A tree's first ``2 * CHUNK`` files are screened before the rest is walked: when a
+    candidate among them starts the workers' host, the walk overlaps its import of LibCST."""
+    pending = list(itertools.islice(walk, 2 * CHUNK))
     if jobs <= 1 or len(pending) < 2 * CHUNK:
+        pending.extend(walk)
+        sized(len(pending))
         for path in pending:
             yield outcome_of(path, calls, prefilter)
         return
     work = functools.partial(outcome_of, calls=calls, prefilter=prefilter)
     ready: dict[int, FileOutcome] = {}
     following = 0  # the index of the next outcome to yield
-    workers: RewriteWorkers | None = None  # forked with the first candidate
+    workers: RewriteWorkers | None = None  # the host is forked at the first candidate
     try:
         polled = time.monotonic()
-        for index, path in enumerate(pending):
+        walked = False  # pending holds the whole walk, its size told: outcomes may go out
+        index = 0
+        while index < len(pending):
+            path = pending[index]
             screened = _screened(path, calls, prefilter)
             if screened is not None:
                 ready[index] = screened
@@ -292,12 +321,17 @@ def _outcomes(
                     from codemods.workers import RewriteWorkers
 
                     # While this process screens, one core is its own: jobs - 1 workers.
-                    workers = RewriteWorkers(work, limit=jobs - 1)
+                    workers = RewriteWorkers(work, functools.partial(_warm, calls), limit=jobs - 1)
                 workers.submit(index, path)
+            index += 1
+            if not walked and index == len(pending):
+                pending.extend(walk)
+                sized(len(pending))
+                walked = True
             if workers is not None and workers.busy() and time.monotonic() - polled > _POLL_SECONDS:
                 ready.update(workers.collect())
                 polled = time.monotonic()
-            while following in ready:
+            while walked and following in ready:
                 yield ready.pop(following)
                 following += 1
         if workers is not None:

@@ -1,7 +1,4 @@
-"""A unified diff of one file's bytes, as `run`, `codemod` and `lint --fix` print it.
-
-Its own module: `lint` shows its fixes' diff without loading the task reports.
-"""
+"""Unified diffs of a file's bytes, for reports and dry runs (no blueprint, no git)."""
 
 from __future__ import annotations
 

@@ -98,3 +98,19 @@ def test_a_candidate_imports_libcst_only_in_a_worker(tmp_path: Path) -> None:
         "print([o.status for o in outcomes].count('changed'), 'libcst' in sys.modules)\n"
     )
     assert _fresh(code, tmp_path).split() == ["1", "False"]
+
+
+def test_a_dry_run_with_a_diff_imports_no_blueprint_model_and_no_git(tmp_path: Path) -> None:
+    logistic = "import torch\n\n\ndef f(x):\n    return 1 / (1 + torch.exp(-x))\n"
+    for index in range(120):
+        (tmp_path / f"m{index:03}.py").write_text(logistic if index == 3 else "x = 1\n")
+    code = (
+        "import sys, json\n"
+        "from runner.cli import main\n"
+        f"main(['codemod', 'apply', '--json', {PLAN_001!r}, '--dry-run', {str(tmp_path)!r}])\n"
+        "heavy = ('git', 'yaml', 'runner.blueprint.model')\n"
+        "print(json.dumps(sorted(m for m in heavy if m in sys.modules)))\n"
+    )
+    out = _fresh(code, tmp_path)
+    assert json.loads(out.splitlines()[-1]) == []
+    assert "+    return torch.sigmoid(x)" in json.loads("\n".join(out.splitlines()[:-1]))["data"]["diff"]

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 import pytest
 
 from codemods import registry
 from codemods.base import RunnerCodemod
-from codemods.engine import CHUNK, CodemodCall, iter_python_files, run_codemods
+from codemods.engine import CHUNK, CodemodCall, FileOutcome, iter_python_files, run_codemods
+from codemods.workers import RewriteWorkers
 
 LOGISTIC = b"import torch\n\n\ndef f(x):\n    return 1 / (1 + torch.exp(-x))\n"
 
@@ -137,3 +141,97 @@ def test_a_worker_that_dies_leaves_its_file_as_an_error_and_the_run_goes_on(tmp_
     assert by_name["m030.py"].status == "changed"  # queued behind m010 or not, it is rewritten
     others = [o for n, o in by_name.items() if n not in ("m010.py", "m030.py", "m050.py")]
     assert all(o.status == "unchanged" for o in others)
+
+
+def _report_origin(path: Path) -> FileOutcome:
+    """Test double for a worker's work: which process warmed it up, which forked it, and
+    whether it collects garbage (the host does not)."""
+    return FileOutcome(
+        str(path),
+        "unchanged",
+        b"",
+        b"",
+        reason=f"{os.environ.get('WARMED_BY')} {os.getppid()} {gc.isenabled()}",
+    )
+
+
+def _warm_up() -> None:
+    os.environ["WARMED_BY"] = str(os.getpid())
+
+
+def test_workers_are_forked_from_one_host_after_its_warm_up(tmp_path: Path) -> None:
+    workers = RewriteWorkers(_report_origin, _warm_up, limit=2)
+    outcomes: dict[int, FileOutcome] = {}
+    try:
+        for index in range(6):
+            workers.submit(index, tmp_path / f"m{index}.py")
+        while len(outcomes) < 6:
+            outcomes.update(workers.collect(block=True))
+    finally:
+        workers.close()
+    assert sorted(outcomes) == list(range(6))
+    assert all(o.path == str(tmp_path / f"m{i}.py") for i, o in outcomes.items())
+    host = str(workers.host.pid)
+    assert host != str(os.getpid()) and "WARMED_BY" not in os.environ
+    # Every worker starts with what the host loaded (its warm-up ran before it forked them).
+    assert {o.reason for o in outcomes.values()} == {f"{host} {host} True"}
+    assert workers.forked == 2  # no more than the limit
+    assert not workers.host.is_alive()
+
+
+def test_a_walk_still_going_on_is_screened_as_it_goes_with_the_total_known(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    count = 2 * CHUNK + 7
+    for index in range(count):
+        (tmp_path / f"m{index:03}.py").write_bytes(LOGISTIC if index == 0 else b"x = 1\n")
+    paths = list(iter_python_files(tmp_path))
+    hosts: list[RewriteWorkers] = []
+    start = RewriteWorkers.__init__
+
+    def recorded(self: RewriteWorkers, *args: Any, **kwargs: Any) -> None:
+        hosts.append(self)
+        start(self, *args, **kwargs)
+
+    monkeypatch.setattr(RewriteWorkers, "__init__", recorded)
+    hosts_when_walked: list[int] = []
+
+    def walk() -> Iterator[Path]:
+        for index, path in enumerate(paths):
+            if index == 2 * CHUNK:  # the first files are screened before the rest is walked
+                hosts_when_walked.append(len(hosts))
+            yield path
+
+    sigmoid = registry()["reciprocal-exp-to-sigmoid"]
+    reports: list[tuple[int, int]] = []
+    outcomes = list(
+        run_codemods(walk(), [CodemodCall(sigmoid, {})], jobs=2, progress=lambda d, t: reports.append((d, t)))
+    )
+    assert hosts_when_walked == [1]  # the first file's candidate started the host already
+    assert [o.path for o in outcomes] == [str(p) for p in paths]
+    assert [o.status for o in outcomes] == ["changed"] + ["unchanged"] * (count - 1)
+    assert reports[-1] == (count, count) and {t for _, t in reports} == {count}
+
+
+def test_a_worker_holds_one_path_until_it_returns_one_and_again_once_the_screening_ends(
+    tmp_path: Path,
+) -> None:
+    workers = RewriteWorkers(_report_origin, _warm_up, limit=1)
+    outcomes: dict[int, FileOutcome] = {}
+    try:
+        for index in range(5):
+            workers.submit(index, tmp_path / f"m{index}.py")
+        # Its first path alone: it may wait for the host's imports, and another worker may
+        # be free before it.
+        assert [len(w.in_flight) for w in workers.workers] == [1] and len(workers.waiting) == 4
+        outcomes.update(workers.collect(block=True))
+        assert sorted(outcomes) == [0]
+        # Then two while the engine screens (the next is queued when it finishes one).
+        assert [len(w.in_flight) for w in workers.workers] == [2] and len(workers.waiting) == 2
+        workers.widen(2)  # the screening is over: one at a time to whichever is free
+        assert [len(w.in_flight) for w in workers.workers] == [2, 1] and len(workers.waiting) == 1
+        while len(outcomes) < 5:
+            outcomes.update(workers.collect(block=True))
+    finally:
+        workers.close()
+    assert [outcomes[i].path for i in range(5)] == [str(tmp_path / f"m{i}.py") for i in range(5)]

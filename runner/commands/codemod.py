@@ -8,6 +8,7 @@ writes them through a :class:`~runner.transaction.Transaction` under the repo lo
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -143,24 +144,28 @@ def _apply(
     diff: list[str] = []
     new_bytes: dict[Path, bytes] = {}
     totals = {"scanned": 0, "parsed": 0, "changed": 0, "skipped": 0, "error": 0}
-    every_path: list[Path] = []
-    for given in paths:
-        boundary = enclosing_root(given)
-        for found in python_files_under(
-            given, boundary, boundary="the tree", include_vendored=include_vendored
-        ):
-            if found.problem:  # a symlink leaving the tree or into .git, a FIFO, a nested repository
-                totals["scanned"] += 1
-                totals["skipped"] += 1
-                files.append(
-                    FileOutcomeRow(
-                        file=str(found.path), status="skipped", reason=found.problem, changes=[], skips=[]
+    problems: list[FileOutcomeRow] = []  # files not read, listed first
+
+    def walk() -> Iterator[Path]:
+        for given in paths:
+            boundary = enclosing_root(given)
+            for found in python_files_under(
+                given, boundary, boundary="the tree", include_vendored=include_vendored
+            ):
+                if found.problem:  # a symlink leaving the tree or into .git, a FIFO, a nested repository
+                    totals["scanned"] += 1
+                    totals["skipped"] += 1
+                    problems.append(
+                        FileOutcomeRow(
+                            file=str(found.path), status="skipped", reason=found.problem, changes=[], skips=[]
+                        )
                     )
-                )
-            else:  # a symlink is reported (and edited) as its target: the link stays a link
-                every_path.append(found.resolved if found.is_link else found.path)
+                else:  # a symlink is reported (and edited) as its target: the link stays a link
+                    yield found.resolved if found.is_link else found.path
+
+    every_path: Iterable[Path] = walk()  # walked while the engine screens the first files
     if any(c.codemod.GATHERS for c in calls):
-        calls, every_path = _gathered(calls, every_path)
+        calls, every_path = _gathered(calls, list(every_path))
     for outcome in run_codemods(every_path, calls, progress=progress.scan):
         path = Path(outcome.path)
         totals["scanned"] += 1
@@ -187,6 +192,7 @@ def _apply(
                 # The directory resolved, the file not: a symlink is the path the user named.
                 new_bytes[path.absolute().parent.resolve() / path.name] = outcome.after
             progress(f"{path}: {len(outcome.changes)} change(s)")
+    files[:0] = problems
     data = CodemodApplyData(
         codemod=",".join(c.codemod.NAME for c in calls),
         options={
