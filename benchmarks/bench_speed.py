@@ -209,6 +209,13 @@ def main() -> None:
     )
     parser.add_argument("--no-scaling", action="store_true")
     parser.add_argument(
+        "--plan-run",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time `runner run` of PLAN-001 on the demo, N runs a row (bench_run.py)",
+    )
+    parser.add_argument(
         "--tree-only",
         action="store_true",
         help="only the timed rows on the tree (e.g. for a --code baseline)",
@@ -403,6 +410,16 @@ def main() -> None:
         f"(with: {float(str(with_checks['seconds'])):.1f} s, without: {float(str(without['seconds'])):.1f} s)"
     )
 
+    if args.plan_run:
+        # Issue 11's last figure, in the same command: PLAN-001 on the demo, with and without
+        # the kept import server (benchmarks/bench_run.py, the checkout timed here).
+        print()
+        bench_run = [sys.executable, str(Path(__file__).with_name("bench_run.py"))]
+        subprocess.run(
+            [*bench_run, "--runs", str(args.plan_run), "--keep-import-server"],
+            env={**os.environ, "PYTHONPATH": str(code)},
+            check=True,
+        )
     if args.no_scaling:
         return
     print()

@@ -39,7 +39,7 @@ _SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?
 _KEEP = {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT", "TERM"}
 _SOCKET_PATH_MAX = 104  # sun_path holds 108 bytes on Linux, 104 on macOS
 STARTUP_TIMEOUT = 120.0  # a server's own start (it imports nothing heavy before a request)
-MAX_KEPT = 3  # kept servers per user at most (each may hold 600 MB of torch and lightning)
+MAX_KEPT = 3  # kept servers per user at most (each holds ~316 MB with torch and lightning)
 # A kept server reads its program from stdin: `ps` shows this line, not pages of source.
 _LOADER = "import sys; exec(sys.stdin.read())  # blueprint runner: kept import server"
 KEEP_ENVIRONMENT = "BLUEPRINT_RUNNER_KEEP_IMPORT_SERVER"  # seconds; overrides [tool.runner]
