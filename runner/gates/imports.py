@@ -37,8 +37,6 @@ from runner.gates import GateResult, import_server
 from runner.gates.import_programs import ONE_SHOT
 from runner.gates.import_server import Server, scratch_directory, scrubbed_environment, server_for
 
-__all__ = ["scrubbed_environment"]  # re-exported for the import-time gate
-
 DEFAULT_TIMEOUT = 60.0
 _MAX_SCANNED_FILES = 500  # repo files read to find the third-party packages to preload
 
