@@ -269,3 +269,24 @@ def test_servers_for_many_environments_do_not_pile_up(
     ]
     assert len(alive) == import_server.MAX_KEPT  # ...but the least recently used were stopped
     assert _status() is not None  # the newest runs on
+
+
+def test_a_kept_server_that_cannot_start_gives_way_to_the_runs_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a socket cannot be bound or served, the run must not fall back to a one-shot
+    child per check (each importing torch again): it starts its own server, once."""
+    starts: list[str] = []
+
+    def cannot_start(self: KeptServer) -> bool:
+        starts.append(self.key)
+        return False
+
+    monkeypatch.setattr(KeptServer, "_start", cannot_start)
+    (tmp_path / "quick.py").write_text("X = 1\n")
+    first = check_import(tmp_path, "quick", ("X",), keep=60)
+    second = check_import(tmp_path, "quick", ("X",), keep=60)
+    assert first.status == second.status == "passed"
+    assert len(starts) == 1  # tried once, not per check
+    assert any(isinstance(s, RunServer) and s.alive() for s in import_server._servers.values())
+    assert _status() is None  # no kept server runs

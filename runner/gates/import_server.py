@@ -181,6 +181,7 @@ class KeptServer:
     key: str = ""  # server_key(python) as the environment was when the handle was made
     lock: threading.Lock = field(default_factory=threading.Lock)
     scanned: set[str] = field(default_factory=set)
+    failed: bool = False  # it could not start: this run uses its own server instead
 
     def __post_init__(self) -> None:
         self.key = self.key or server_key(self.python)
@@ -195,7 +196,10 @@ class KeptServer:
         request = {**request, "idle": self.idle}  # the latest run's setting is the one kept
         for _attempt in range(2):
             reply = self._exchange(request, timeout)
-            if reply is None and self._start():
+            if reply is None:
+                if not self._start():
+                    self.failed = True
+                    return None
                 reply = self._exchange(request, timeout)
             if reply is None or "stale" not in reply:
                 return reply
@@ -321,14 +325,21 @@ _servers_lock = threading.Lock()
 def server_for(python: str, repo: Path, *, keep: float = 0.0) -> Server | None:
     """This run's server for ``repo``: a kept one when ``keep`` seconds are asked for and the
     platform allows it, else the run's own pipe server; None when neither can start."""
-    kept = keep > 0 and hasattr(socket, "AF_UNIX") and hasattr(os, "fork")
+    # SO_PEERCRED (the server's check of who connects) is Linux's.
+    kept = keep > 0 and hasattr(socket, "SO_PEERCRED") and hasattr(os, "fork")
     folder = runtime_folder() if kept else None
     key = (python, str(repo), folder is not None)
     with _servers_lock:
         server = _servers.get(key)
-        if isinstance(server, KeptServer) or (isinstance(server, RunServer) and server.alive()):
+        if isinstance(server, KeptServer) and not server.failed:
             return server
-        new: Server | None = KeptServer(python, folder, keep) if folder else RunServer.start(python)
+        if isinstance(server, RunServer) and server.alive():
+            return server
+        new: Server | None
+        if folder is not None and server is None:
+            new = KeptServer(python, folder, keep)
+        else:  # no kept server wanted, or it could not start: the run's own, started once
+            new = RunServer.start(python)
         if new is not None:
             _servers[key] = new
         return new

@@ -153,8 +153,10 @@ def import_modules(
     if not modules:
         return {}
     repo = repo.resolve()
-    server = server_for(python, repo, keep=keep)
-    if server is not None:
+    for _attempt in range(2):  # a kept server that cannot start gives way to the run's own
+        server = server_for(python, repo, keep=keep)
+        if server is None:
+            break
         request: dict[str, object] = {"root": str(repo), "modules": modules, "timeout": timeout}
         with server.lock:
             request["preload"] = _preload_for(server, repo, modules)
@@ -162,6 +164,8 @@ def import_modules(
             reply = server.ask(request, timeout * 2 + 30)
         if reply is not None:
             return _rows(reply, modules, timeout)
+        if not getattr(server, "failed", False):
+            break
     return _one_shot(repo, modules, python, timeout)
 
 
