@@ -79,6 +79,7 @@ def keep_seconds(configured: float) -> float:
 class Server(Protocol):
     lock: threading.Lock
     scanned: set[str]  # top-level packages whose third-party imports this run has sent
+    failed: bool  # it could not start: the run goes on without it
 
     def ask(self, request: Reply, timeout: float) -> Reply | None: ...
 
@@ -94,6 +95,7 @@ class RunServer:
     isolation: str
     lock: threading.Lock = field(default_factory=threading.Lock)
     scanned: set[str] = field(default_factory=set)
+    failed: bool = False  # a pipe server that breaks is stopped; the run asks a one-shot child
 
     @classmethod
     def start(cls, python: str) -> RunServer | None:

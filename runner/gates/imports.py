@@ -164,7 +164,7 @@ def import_modules(
             reply = server.ask(request, timeout * 2 + 30)
         if reply is not None:
             return _rows(reply, modules, timeout)
-        if not getattr(server, "failed", False):
+        if not server.failed:
             break
     return _one_shot(repo, modules, python, timeout)
 
