@@ -54,7 +54,8 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from codemods.contract import Change, CodemodDeclaration, Gathered, Option, PythonLiteral, Skip
+from codemods.contract import Change, CodemodDeclaration, Option, PythonLiteral, Skip
+from codemods.gathered import Gathered
 from codemods.star_imports import star_import_names
 
 __all__ = [

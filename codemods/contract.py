@@ -6,6 +6,9 @@ resolve a command line. They live on a :class:`CodemodDeclaration` (``codemods/d
 which the LibCST command (:class:`codemods.base.RunnerCodemod`) inherits, so they are
 written once; importing this module and the catalog costs no LibCST (about a second of
 start-up), which is loaded only when a file reaches the LibCST stage (:meth:`load`).
+
+Its records are NamedTuples, not dataclasses: `runner lint` and `next` import this module,
+and the ``dataclasses`` module alone (with ``inspect``) costs them about 15 ms of start-up.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from __future__ import annotations
 import ast
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 if TYPE_CHECKING:
     from codemods.base import RunnerCodemod
+    from codemods.gathered import Gathered
     from codemods.prefilters import Prefilter
 
 
@@ -45,12 +48,7 @@ class PythonLiteral(str):
         return super().__new__(cls, code)
 
 
-if TYPE_CHECKING:
-    from codemods.prefilters import Prefilter
-
-
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     """One codemod option: ``--arg name=value`` for the runner, ``--name`` for libcst.tool."""
 
     name: str
@@ -77,27 +75,16 @@ class Option:
             raise ValueError(f"option {self.name!r} takes a {self.kind.__name__}, not {text!r}") from None
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     codemod: str
     line: int
     description: str
 
 
-@dataclass(frozen=True)
-class Skip:
+class Skip(NamedTuple):
     codemod: str
     line: int
     reason: str
-
-
-@dataclass(frozen=True)
-class Gathered:
-    """What a multi-file codemod's gather step found over every file of one application
-    (:meth:`CodemodDeclaration.gather`), handed to each file's transform."""
-
-    files: frozenset[str] = frozenset()  # the files it has work or a verdict for (normalized paths)
-    refusal: str = ""  # why no file is rewritten: a first line naming file and line, then details
 
 
 class CodemodDeclaration:

@@ -44,8 +44,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from codemods.contract import Change, CodemodDeclaration, Gathered, Skip
+from codemods.contract import Change, CodemodDeclaration, Skip
 from codemods.files import VENDORED_DIRS, iter_python_files
+from codemods.gathered import Gathered
 from codemods.prefilters import PASS_THROUGH
 
 if TYPE_CHECKING:

@@ -11,14 +11,14 @@ the indentation of its siblings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import yaml
 
 from runner.errors import InputError
+from runner.records import datarecord
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class ConfigChange:
     changed: bool
     before: str | None  # the old value's text, None when the key was added

@@ -13,7 +13,6 @@ import glob
 import os
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import get_args
@@ -46,6 +45,7 @@ from runner.errors import InputError
 from runner.file_ops import NEW_FILE_MODE, FileEdit, archive_files, create_file, move_file
 from runner.fsutil import resolve_inside
 from runner.memo import digest, memoized
+from runner.records import datarecord, field
 from runner.runlog import EventLog, timed
 from runner.tasks import PlannedStep, TaskPlan, is_glob, is_python_path
 from runner.text_edit import replace_text
@@ -55,7 +55,7 @@ from runner.yaml_merge import merge_yaml
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass
+@datarecord
 class StepOutcome:
     line: int
     text: str
@@ -65,7 +65,7 @@ class StepOutcome:
     ok: bool = True
 
 
-@dataclass
+@datarecord
 class TaskExecution:
     """What a task's steps did: new file contents and the record of why.
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from runner.blueprint.model import Blueprint
+from runner.records import datarecord
 
 if TYPE_CHECKING:
     from runner.gates import GateResult
@@ -52,7 +52,7 @@ _GATE_WORDS: dict[str, tuple[str, ...]] = {
 _WEIGHT = {"gate": 10, "task": 4, "codemod": 3, "config": 3, "title": 2, "validation": 1, "file": 1}
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Fallback:
     text: str  # the option as the blueprint writes it, bold marks removed
     line: int

@@ -15,12 +15,12 @@ import gzip
 import io
 import os
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from runner.errors import InputError
 from runner.fsutil import atomic_write
+from runner.records import datarecord
 
 NEW_FILE_MODE = 0o644
 
@@ -39,7 +39,7 @@ class Tree(Protocol):
     def glob(self, pattern: str) -> list[str]: ...
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class FileEdit:
     """One edit a file or config step made, for the task report."""
 

@@ -6,10 +6,10 @@ import contextlib
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import InputError
+from runner.records import datarecord
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -82,7 +82,7 @@ def resolve_inside(root: Path, relative: str, *, source: str = "", line: int | N
     return resolved
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class FoundFile:
     """A file found under a directory target, vetted before anything reads it."""
 

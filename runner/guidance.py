@@ -11,13 +11,14 @@ when two blueprints share a plan id. The argv repeats the caller's ``--repo`` an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from runner.records import datarecord, field
 
 PROGRAM = "runner"
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Invocation:
     """What the caller passed that the next command needs again."""
 
@@ -28,7 +29,7 @@ class Invocation:
     pending: tuple[str, ...] | None = None  # the blueprint's pending task ids, when known
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Suggestion:
     """An alternative to the next action: the argv to run (None: a person acts) and why."""
 
@@ -39,7 +40,7 @@ class Suggestion:
         return {"argv": self.argv, "why": self.why}
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class NextAction:
     """The command to run next, why, and the alternatives."""
 

@@ -16,12 +16,12 @@ import contextlib
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.errors import DirtyTreeError
 from runner.fsutil import atomic_write
 from runner.lock import state_dir
+from runner.records import datarecord, field
 
 FORMAT = 2
 
@@ -30,14 +30,14 @@ def digest(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 
-@dataclass
+@datarecord
 class FileImages:
     before: bytes | None  # None: the file did not exist
     after: str | None = None  # SHA-256 of what the runner wrote; None: not written yet
     after_exists: bool = True  # False: the runner removed the file
 
 
-@dataclass
+@datarecord
 class Journal:
     run_id: str
     plan: str

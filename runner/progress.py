@@ -9,16 +9,16 @@ nothing (library use, tests).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal, TextIO
 
 from runner.console import shown
+from runner.records import datarecord
 
 # A task's state in the live list. "manual" waits for a person (`runner done`).
 TaskState = Literal["pending", "running", "completed", "blocked", "skipped", "manual", "failed"]
 
 
-@dataclass
+@datarecord
 class TaskLine:
     """A task as the live task list shows it."""
 

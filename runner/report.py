@@ -7,10 +7,10 @@ Text for people is rendered from the same objects (``render.py``). What one task
 # No `from __future__ import annotations` here: a TypedDict turns each string annotation into
 # a ForwardRef, compiling it (~0.1 ms a field, ~3 ms of every command's start-up).
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict, final
 
 from runner.errors import ExitCode, RunnerError
+from runner.records import datarecord, field
 from runner.review_data import KeptServerData, LogData, RevertData, RunsData, ShowData
 
 if TYPE_CHECKING:  # annotations only: reading a report must not import libcst or Jinja2
@@ -181,7 +181,7 @@ CommandData = (
 )
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class ErrorInfo:
     """A failed command's error: message, file and line, machine code and data."""
 
@@ -209,7 +209,7 @@ DEFAULT_CODES = {
 }
 
 
-@dataclass
+@datarecord
 class CommandReport:
     """What one command did: its tasks, data, error and next action."""
 

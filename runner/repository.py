@@ -16,7 +16,6 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import git
@@ -30,6 +29,7 @@ from runner.errors import (
 )
 from runner.faults import checkpoint
 from runner.fsutil import atomic_write
+from runner.records import datarecord
 
 _IN_PROGRESS = {
     "MERGE_HEAD": "a merge",
@@ -50,7 +50,7 @@ _SEP, _END = "\x1f", "\x1e"
 TRAILER_REOPENS = "Blueprint-Reopens"
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class TaskCommit:
     sha: str
     subject: str

@@ -23,11 +23,11 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runner.records import datarecord, field
 from runner.review_data import RunRow, RunTaskRow
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def timed(events: EventLog | None, event: str, **fields: Any) -> AbstractContext
     return events.timed(event, **fields) if events is not None else nullcontext({})
 
 
-@dataclass
+@datarecord
 class RunRecord:
     run_id: str
     command: str

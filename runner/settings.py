@@ -10,17 +10,17 @@ was already in the file.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runner.errors import InputError
+from runner.records import datarecord, field
 
 GATES = ("syntax", "undefined-names", "imports", "yaml")
 PYPROJECT = "pyproject.toml"
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Settings:
     """The ``[tool.runner]`` table, read and checked (the defaults without one)."""
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from runner.gates import GateResult
+from runner.records import datarecord, field
 from runner.report import JSONObject, JSONValue
 
 if TYPE_CHECKING:  # annotations only: reading a report must not import libcst
@@ -15,26 +15,26 @@ if TYPE_CHECKING:  # annotations only: reading a report must not import libcst
 Outcome = Literal["completed", "blocked", "manual", "planned", "failed", "reverted", "done", "skipped"]
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class FileChange:
     file: str
     change: Change
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class FileSkip:
     file: str
     skip: Skip
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class FileProblem:
     file: str
     status: str  # skipped | error
     reason: str
 
 
-@dataclass
+@datarecord
 class StepRecord:
     line: int
     text: str
@@ -51,7 +51,7 @@ class StepRecord:
         return out
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class ReopenedTask:
     """A task a revert reopened besides its own: it only validated the reverted task's files."""
 
@@ -60,7 +60,7 @@ class ReopenedTask:
     files: list[str]  # the reverted files its gates checked
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class ManualStep:
     line: int
     text: str
@@ -70,7 +70,7 @@ def gate_json(gate: GateResult) -> JSONObject:
     return dict[str, JSONValue](gate.as_dict())
 
 
-@dataclass
+@datarecord
 class TaskReport:
     id: str
     title: str

@@ -14,7 +14,6 @@ import glob
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +42,7 @@ from runner.blueprint.steps import (
 )
 from runner.errors import BlueprintError, RunnerError
 from runner.fsutil import module_for, python_files_under, resolve_inside
+from runner.records import datarecord, field
 from runner.settings import load_settings
 
 if TYPE_CHECKING:  # LibCST is imported only when a step runs or a code block is checked
@@ -52,7 +52,7 @@ if TYPE_CHECKING:  # LibCST is imported only when a step runs or a code block is
 _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class PlannedStep:
     """A step, what it asks for and what its files were when it was planned."""
 
@@ -79,7 +79,7 @@ class PlannedStep:
         return CodemodCall(catalog()[self.action.name].load(), dict(self.options))
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class TaskPlan:
     """A task with each step planned and every file it touches."""
 
@@ -348,7 +348,7 @@ def _module_file(root: Path, module: str) -> str | None:
     return None
 
 
-@dataclass
+@datarecord
 class StepFinding:
     """What ``runner lint`` says about one step."""
 

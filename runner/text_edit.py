@@ -10,13 +10,14 @@ occurrence was asked for), and a file that already holds the replacement is "alr
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
 from typing import Literal
+
+from runner.records import datarecord, field
 
 TextStatus = Literal["applied", "already-applied", "absent", "ambiguous"]
 
 
-@dataclass
+@datarecord
 class TextEdit:
     status: TextStatus
     after: bytes

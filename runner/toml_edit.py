@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import tomlkit
 from tomlkit.container import Container
 from tomlkit.exceptions import ParseError
 from tomlkit.items import AoT, Array, Table
+
+from runner.records import datarecord, field
 
 
 class TomlEditError(ValueError):
@@ -31,7 +32,7 @@ class TomlEditError(ValueError):
         self.line = line
 
 
-@dataclass
+@datarecord
 class TomlEdit:
     after: bytes
     changes: list[str] = field(default_factory=list)  # one line per key: what happened

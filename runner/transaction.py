@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -33,10 +32,11 @@ from runner.journal import (
     write_journal,
 )
 from runner.lock import repo_lock
+from runner.records import datarecord, field
 from runner.repository import Repository
 
 
-@dataclass
+@datarecord
 class Restored:
     restored: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # changed by someone since the runner wrote them

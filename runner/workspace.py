@@ -7,7 +7,6 @@ of git, so it works on a blueprint in any directory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.blueprint.model import Blueprint
@@ -16,9 +15,10 @@ from runner.diffs import unified_diff
 from runner.errors import InputError
 from runner.fsutil import resolve_inside
 from runner.gates.symbols import defined_names, find_definition
+from runner.records import datarecord
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class DirectoryWorkspace:
     """The files under ``root``; a path that leaves it is treated as absent."""
 
@@ -61,7 +61,7 @@ class DirectoryWorkspace:
         return True
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class LintFix:
     """The suggestions ``lint --fix`` applies, the blueprint after them and the diff."""
 

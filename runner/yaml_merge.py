@@ -15,15 +15,14 @@ Positions come from PyYAML's composer (see :mod:`runner.config_edit`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import yaml
 
 from runner.config_edit import _compose, _decode
 from runner.errors import InputError
+from runner.records import datarecord, field
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class MergeEdit:
     key: str  # dotted path
     line: int  # in the new file
@@ -36,7 +35,7 @@ class MergeEdit:
         return f"set {self.key}: {self.before} -> {self.after}"
 
 
-@dataclass
+@datarecord
 class _Plan:
     target: str  # the file's text
     block: str  # the block's text

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 from runner.blueprint.model import Blueprint, Checkbox, Task, encode
+from runner.records import datarecord
 from runner.templating import render
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Edit:
     """Replace bytes ``start``..``end`` of a file with ``replacement``."""
 

@@ -10,13 +10,13 @@ This module knows nothing of git, codemods or gates.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from runner.blueprint import front_matter
 from runner.errors import BlueprintError
 from runner.memo import active, memoized
+from runner.records import datarecord, field, replace
 
 BOM = b"\xef\xbb\xbf"
 MAX_BLUEPRINT_BYTES = 4 * 1024 * 1024
@@ -42,7 +42,7 @@ _NUMBERED = re.compile(r"^\s*\d+\.\s+(?P<text>.+?)\s*$")
 _PLAN_ID = re.compile(r"\bPLAN-\d+\b")
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Line:
     """One line of the file: its number, byte offset, bytes and text."""
 
@@ -64,7 +64,7 @@ class Line:
         return self.start + len(self.raw) - len(self.ending)
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Checkbox:
     """A ``[ ]``/``[x]`` item: where its mark is, and its text."""
 
@@ -74,7 +74,7 @@ class Checkbox:
     text: str
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class CodeBlock:
     """A fenced code block indented under a step: what a code-block step edits with."""
 
@@ -84,7 +84,7 @@ class CodeBlock:
     text: str  # the content, the fence's indentation removed from each line
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Step(Checkbox):
     """A task's ``- [ ]`` step, with the code blocks indented under it."""
 
@@ -95,7 +95,7 @@ class Step(Checkbox):
         return self.blocks[-1].last_line if self.blocks else self.line
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Phase:
     """A ``Phase N: title`` heading of the outline."""
 
@@ -104,7 +104,7 @@ class Phase:
     line: int
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Task(Checkbox):
     """A ``1. [ ] **Task 1.1: Title**`` item of a phase, with its steps."""
 
@@ -119,7 +119,7 @@ class Task(Checkbox):
         return f"Task {self.id}: {self.title}"
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class TrackerField:
     """A Progress Tracker field, with the byte span of its value."""
 
@@ -130,7 +130,7 @@ class TrackerField:
     value_end: int
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Section:
     """A block of lines: ``first_line``..``last_line`` inclusive, after its heading."""
 
@@ -139,14 +139,14 @@ class Section:
     last_line: int
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class ChecklistItem(Checkbox):
     """A checkbox outside the outline, under a section heading."""
 
     section: str
 
 
-@dataclass
+@datarecord
 class Blueprint:
     """A parsed blueprint: its bytes, lines, front matter, tracker, outline and checklist."""
 

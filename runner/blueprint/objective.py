@@ -11,15 +11,15 @@ made up. This module knows nothing of git.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from runner.blueprint.model import Blueprint, Task
+from runner.records import datarecord
 
 _FIELD = re.compile(r"^\s*\*\*(?P<key>[A-Z][A-Z ]*):\*\*\s*(?P<value>.*?)\s*$")
 _TASK_REF = re.compile(r"^Task\s+(?P<id>[\w.-]+?)\s*(?::|$)")
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Objective:
     text: str
     source: str  # where the blueprint says it: "Immediate Next Action", "Phase 1" ...

@@ -38,11 +38,11 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Literal
 
 from runner.blueprint.model import CodeBlock
 from runner.blueprint.phrases import LazyPattern, phrase
+from runner.records import datarecord, field
 
 Kind = Literal["gate", "codemod", "config", "file", "code", "manual"]
 GateName = Literal[
@@ -143,7 +143,7 @@ PLACES_HELP = (
 )
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Gate:
     """A check the runner makes with built-in code; which fields apply depends on ``gate``."""
 
@@ -177,7 +177,7 @@ class Gate:
         return f"{self.gate}: {', '.join(self.files) or '(the task files)'}"
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class CodemodStep:
     """Run the codemod ``name`` on ``targets`` with ``options``; ``expect``: the changes it must make."""
 
@@ -187,7 +187,7 @@ class CodemodStep:
     expect: int | None = None
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class ConfigSet:
     """Set the dotted ``key`` of the config ``file`` to ``value``."""
 
@@ -196,14 +196,14 @@ class ConfigSet:
     value: str
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class ConfigMerge:
     """Merge the step's YAML (or TOML) block into ``file``."""
 
     file: str
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class ConfigRemove:
     """Remove ``items`` from the array at ``key`` (dotted) of a TOML ``file``."""
 
@@ -212,14 +212,14 @@ class ConfigRemove:
     items: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class CreateFile:
     """Create ``path`` with the step's block as its content."""
 
     path: str
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class MoveFile:
     """Move (or rename) ``old`` to ``new``."""
 
@@ -227,7 +227,7 @@ class MoveFile:
     new: str
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class ArchiveFiles:
     """Pack ``paths`` (files, folders or globs) into the tarball ``archive``, then remove them."""
 
@@ -235,7 +235,7 @@ class ArchiveFiles:
     archive: str
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class ReplaceBlock:
     """Replace the first block (found structurally) by the second."""
 
@@ -247,7 +247,7 @@ class ReplaceBlock:
     expected_blocks: int = 2
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class InsertBlock:
     """Insert the block at ``place`` (see ``PLACES_HELP``); ``place`` is "" when not understood."""
 
@@ -260,7 +260,7 @@ class InsertBlock:
     expected_blocks: int = 1
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class InsertMarked:
     """Insert the block's lines carrying ``marker`` after the context lines they follow."""
 
@@ -275,14 +275,14 @@ class InsertMarked:
 CodeAction = ReplaceBlock | InsertBlock | InsertMarked
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class RemoveUnusedImports:
     """Remove the imports of ``files`` that the task's earlier steps left unused (only those)."""
 
     files: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Manual:
     """A step for a person or an agent: the runner stops and waits for ``runner done``."""
 

@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from runner.blueprint.edit import Edit, apply_edits
 from runner.blueprint.model import BOM, Blueprint, Step, Task, encode
 from runner.blueprint.phrases import LazyPattern, phrase
 from runner.blueprint.steps import CodemodStep, Gate, Manual, classify, mentioned_paths
+from runner.records import datarecord
 
 
 class Workspace(Protocol):
@@ -52,7 +52,7 @@ class Workspace(Protocol):
     def has_key(self, path: str, key: str) -> bool: ...
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Suggestion:
     """A manual step the grammar phrase ``replacement`` does the work of, and why."""
 
@@ -76,7 +76,7 @@ class Suggestion:
         }
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Finding:
     """A problem ``lint`` reports in a blueprint that parses."""
 
@@ -157,7 +157,7 @@ def _is_sigmoid_call(code: str) -> bool:
 Rule = Callable[["_Context"], tuple[str, str] | None]
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class _Context:
     """What a rule sees: the step, its task and blueprint, the files when they are at hand."""
 

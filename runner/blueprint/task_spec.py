@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from runner.blueprint.model import Blueprint, Task
 from runner.errors import InputError
+from runner.records import datarecord
 
 _PLAN_ONLY = re.compile(r"PLAN-\d+")
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class TaskSpec:
     text: str  # as the user wrote it, for messages
     plan: str | None  # None: the task id alone

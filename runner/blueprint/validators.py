@@ -12,14 +12,14 @@ This module knows nothing of git: the caller passes the changed paths.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 
 from runner.blueprint.edit import task_state
 from runner.blueprint.model import Blueprint, Task
 from runner.blueprint.steps import Gate, classify
+from runner.records import datarecord
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Validator:
     task: Task
     files: tuple[str, ...]  # the changed files its gates checked

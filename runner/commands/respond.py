@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner import __version__
 from runner.errors import ExitCode, RunnerError
 from runner.guidance import Invocation, advise
+from runner.records import datarecord
 from runner.report import CommandReport, ErrorInfo
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Context:
     """What the command line says beyond the command's own report."""
 

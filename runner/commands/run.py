@@ -7,8 +7,6 @@ one :class:`~runner.transaction.Transaction`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from runner.blueprint.edit import block_task, complete_task, task_state
 from runner.blueprint.model import Blueprint, parse_blueprint, tracker_values
 from runner.blueprint.steps import asks_for_change
@@ -22,6 +20,7 @@ from runner.fallback import choose_fallback
 from runner.faults import checkpoint
 from runner.memo import remembering
 from runner.progress import TaskLine
+from runner.records import datarecord, field
 from runner.report import CommandReport, ErrorInfo
 from runner.reporting import blocker_text, commit_message, task_report
 from runner.task_gates import run_gates
@@ -29,7 +28,7 @@ from runner.task_report import ManualStep, Outcome, TaskReport
 from runner.tasks import TaskPlan, plan_blueprint, plan_task
 
 
-@dataclass
+@datarecord
 class TaskResult:
     report: TaskReport
     left_dirty: list[str] = field(default_factory=list)  # a hook changed files after the commit

@@ -6,7 +6,6 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.blueprint.model import Blueprint, load_blueprint, parse_blueprint
@@ -14,6 +13,7 @@ from runner.blueprint.task_spec import TaskSpec
 from runner.errors import InputError, RunnerError
 from runner.gates.imports import ImportOutcome
 from runner.progress import Progress, quiet
+from runner.records import datarecord, field
 from runner.repository import Repository
 from runner.runlog import EventLog
 from runner.transaction import Transaction, exclusive
@@ -21,7 +21,7 @@ from runner.transaction import Transaction, exclusive
 __all__ = ["Progress", "Session", "quiet"]
 
 
-@dataclass
+@datarecord
 class Session:
     repo: Repository
     blueprint_path: Path  # absolute

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from runner.blueprint.model import Blueprint, load_blueprint
 from runner.errors import InputError, not_a_repo_root
+from runner.records import datarecord
 
 
 class BlueprintView(Protocol):
@@ -22,7 +22,7 @@ class BlueprintView(Protocol):
     def load(self) -> Blueprint: ...
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class View:
     """A :class:`BlueprintView` without git (`status`, `next`: start-up stays small)."""
 

@@ -7,13 +7,14 @@ No gate runs a shell or a command taken from a blueprint.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from runner.records import datarecord
 
 GateStatus = Literal["passed", "failed", "warning"]
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class GateResult:
     gate: str
     target: str

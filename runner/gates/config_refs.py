@@ -28,7 +28,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -41,6 +40,7 @@ from omegaconf.errors import (
 )
 
 from runner.gates import GateResult, GateStatus
+from runner.records import datarecord, field
 
 GATE = "config-references"
 CONFIG_DIR_NAMES = ("configs", "conf", "config")
@@ -58,7 +58,7 @@ def config_root(relative: str) -> str | None:
     return None
 
 
-@dataclass
+@datarecord
 class _Config:
     path: str  # repo-relative
     group: str  # "" for a primary config, "dataloaders" for configs/dataloaders/x.yaml
@@ -68,7 +68,7 @@ class _Config:
     defaults: list[_Entry] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class _Entry:
     """A defaults-list entry that names config files."""
 

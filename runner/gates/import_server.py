@@ -28,11 +28,11 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from runner.gates.import_programs import SERVER
+from runner.records import datarecord, field
 
 # AUTH, but not GIT_AUTHOR_NAME/EMAIL: a commit identity is no credential.
 _SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE|AUTH(?!OR)", re.I)
@@ -86,7 +86,7 @@ class Server(Protocol):
     def stop(self) -> None: ...
 
 
-@dataclass
+@datarecord
 class RunServer:
     """A forking server on a pipe, the run's child: a scratch directory, a lock."""
 
@@ -173,7 +173,7 @@ def server_key(python: str) -> str:
     return hashlib.sha256(json.dumps([os.path.realpath(python), env]).encode()).hexdigest()[:20]
 
 
-@dataclass
+@datarecord
 class KeptServer:
     """A handle on the kept server for one interpreter: started on first need, asked by socket."""
 

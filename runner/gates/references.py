@@ -24,20 +24,20 @@ import ast
 import posixpath
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import yaml
 
 from runner.fsutil import module_for
 from runner.gates import GateResult
+from runner.records import datarecord
 
 TEXT_SUFFIXES = (".sh", ".bash", ".toml", ".cfg", ".ini", ".json", ".txt", ".rst", ".env")
 _LINK = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^)]*)?\)|\bhref=[\"']([^\"']+)[\"']")
 _PATH_CHARS = r"[\w.\-/]"
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Referrer:
     file: str
     line: int
@@ -47,7 +47,7 @@ class Referrer:
         return f"{self.file}:{self.line} ({self.how})"
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class RemovedPath:
     """A removed file, folder or glob, and the ways code can name it."""
 
