@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import InputError
+from runner.memo import memoized
 from runner.records import datarecord, field
 
 GATES = ("syntax", "undefined-names", "imports", "yaml")
@@ -56,6 +57,10 @@ def _fail(key: str, message: str, path: str) -> InputError:
 
 
 def parse_settings(text: str, path: str = PYPROJECT) -> Settings:
+    if "runner" not in text and "\\" not in text:
+        # No [tool.runner] table can be written without the word (short of a quoted key's
+        # escapes), so the defaults stand, without the TOML parser's start-up.
+        return Settings(source=path)
     table = _parse_toml(text, path).get("tool", {}).get("runner")
     if table is None:
         return Settings(source=path)
@@ -99,7 +104,7 @@ def load_settings(root: Path) -> Settings:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as err:
         raise InputError(f"is not UTF-8 (byte {err.start})", path=PYPROJECT) from None
-    return parse_settings(text, PYPROJECT)
+    return memoized(("settings", text), lambda: parse_settings(text, PYPROJECT))
 
 
 def default_table() -> str:

@@ -56,6 +56,8 @@ def test_settings_read_and_validated() -> None:
     assert not settings.gate_on("imports") and settings.gate_on("syntax")
     assert settings.codemod_options == {"remove-detach-cpu": {"method": "test_step"}, "x": {"flag": "true"}}
     assert parse_settings("[project]\nname = 'x'\n").gates["syntax"] is True
+    # Without the word "runner" there is no table to read: the defaults, even past bad TOML.
+    assert parse_settings("[project\nname = 'x'\n") == parse_settings("")
     assert settings.keep_import_server == 0.0
     assert parse_settings("[tool.runner]\nkeep-import-server = 600\n").keep_import_server == 600.0
     for bad, message in [
@@ -67,6 +69,9 @@ def test_settings_read_and_validated() -> None:
         ("[tool.runner]\nprotected-branches = 'main'\n", "list of branch names"),
         ("[tool.runner]\ncolour = 1\n", "colour: unknown key"),
         ("[tool.runner\n", "is not valid TOML"),
+        # Written without the word, through a quoted key's escape: still read, still checked.
+        ('[tool."\\u0072unner"]\ncolour = 1\n', "colour: unknown key"),
+        ('[tool]\n"r\\u0075nner" = { gates = { speed = true } }\n', "gates.speed: unknown gate"),
     ]:
         with pytest.raises(InputError, match=message) as info:
             parse_settings(bad)
