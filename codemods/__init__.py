@@ -4,7 +4,6 @@ needles, options) in ``codemods.declarations``, which costs no LibCST to import.
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,6 +21,8 @@ def catalog() -> dict[str, type[CodemodDeclaration]]:
 
 def registry() -> dict[str, type[RunnerCodemod]]:
     """Every codemod's LibCST command by its NAME, found in the modules of ``codemods.commands``."""
+    import pkgutil
+
     import codemods.commands as package
     from codemods.base import RunnerCodemod
 

@@ -13,7 +13,6 @@ and the ``dataclasses`` module alone (with ``inspect``) costs them about 15 ms o
 
 from __future__ import annotations
 
-import ast
 import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
@@ -37,6 +36,8 @@ class PythonLiteral(str):
     __slots__ = ()
 
     def __new__(cls, text: str) -> PythonLiteral:
+        import ast  # here: `runner lint` and `next` import this module, and rarely parse a literal
+
         code = text.strip()
         try:
             ast.literal_eval(code)

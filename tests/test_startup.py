@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,3 +135,41 @@ def test_version_alone_is_answered_as_the_full_path_answers(capsys: pytest.Captu
     assert main(["--vers"]) == 0
     assert capsys.readouterr() == early
     assert early.out.startswith("runner ")
+
+
+# What the read-only commands' start-up no longer pays for (benchmarks/bench_startup.py has the
+# figures): dataclasses (with inspect, ast, dis and tokenize) and the methods it compiles for
+# each class (runner/records.py), shutil for argparse's terminal width (runner/cli.py).
+@pytest.mark.parametrize(
+    "args", [["status", PLAN_001], ["next", PLAN_001, "--json"], ["lint", PLAN_001]], ids=" ".join
+)
+def test_read_only_commands_import_no_dataclasses_nor_shutil(args: list[str]) -> None:
+    assert not modules(args) & {"dataclasses", "inspect", "dis", "shutil", "bz2", "lzma"}
+
+
+def test_the_collector_is_off_only_while_a_read_only_command_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """status, next and lint skip the cyclic collector's passes; a run, which may allocate for
+    minutes, collects; and whoever called main gets the collector back as it was."""
+    import gc
+
+    import runner.cli as cli
+
+    seen: dict[str, bool] = {}
+    real = cli._dispatch
+
+    def dispatch(args: Any, argv: Any, progress: Any) -> Any:
+        seen[args.command] = gc.isenabled()
+        return real(args, argv, progress)
+
+    monkeypatch.setattr(cli, "_dispatch", dispatch)
+    assert gc.isenabled()
+    cli.main(["status", PLAN_001])
+    assert gc.isenabled()
+    cli.main(["codemod", "list"])
+    assert seen == {"status": False, "codemod": True} and gc.isenabled()
+    gc.disable()
+    try:
+        cli.main(["codemod", "list"])
+        assert not gc.isenabled() and seen["codemod"] is False  # a caller's choice stands
+    finally:
+        gc.enable()

@@ -35,14 +35,16 @@ This module knows nothing of which codemods exist; the loop checks names.
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from runner.blueprint.model import CodeBlock
 from runner.blueprint.phrases import LazyPattern, phrase
 from runner.records import datarecord, field
+
+if TYPE_CHECKING:
+    import ast
 
 Kind = Literal["gate", "codemod", "config", "file", "code", "manual"]
 GateName = Literal[
@@ -327,6 +329,8 @@ def _call_names(expression: str) -> tuple[str, str] | None:
 
     Read with ``ast`` (a snippet of the blueprint, not a file to edit): the first call
     inside the outer call's arguments, in source order."""
+    import ast  # here: few steps name a call, and `runner status` never classifies one
+
     try:
         node = ast.parse(expression.strip(), mode="eval").body
     except (SyntaxError, ValueError, MemoryError, RecursionError):
@@ -348,6 +352,8 @@ def _call_names(expression: str) -> tuple[str, str] | None:
 
 def _calls_in_order(node: ast.AST) -> list[ast.Call]:
     """The calls in ``node``, outermost first, left to right (as a pre-order walk meets them)."""
+    import ast
+
     found = [node] if isinstance(node, ast.Call) else []
     for child in ast.iter_child_nodes(node):
         found += _calls_in_order(child)
@@ -355,6 +361,8 @@ def _calls_in_order(node: ast.AST) -> list[ast.Call]:
 
 
 def _dotted(node: ast.expr) -> str:
+    import ast
+
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):

@@ -10,7 +10,6 @@ never by text, so a name in a comment, a string or a call does not count.
 from __future__ import annotations
 
 import ast
-import difflib
 
 from runner.gates import GateResult
 
@@ -75,6 +74,8 @@ def check_defines(source: bytes, target: str, symbol: str) -> GateResult:
     hit = find_definition(names, symbol)
     if hit is not None:
         return GateResult(gate, target, "passed", f"{hit[0]} at line {hit[1]}")
+    import difflib  # here: only a missing symbol needs it (start-up of `runner lint`)
+
     close = difflib.get_close_matches(symbol, list(names), n=1, cutoff=0.6)
     hint = f"; closest: {close[0]} (line {names[close[0]]})" if close else ""
     return GateResult(gate, target, "failed", f"no definition of {symbol}{hint}")
