@@ -9,9 +9,8 @@ start-up), which is loaded only when a file reaches the LibCST stage (:meth:`loa
 
 Its records are NamedTuples, not dataclasses: `runner lint` and `next` import this module,
 and the ``dataclasses`` module alone (with ``inspect``) costs them about 15 ms of start-up.
+No ``from __future__ import annotations`` either: a NamedTuple compiles each string annotation.
 """
-
-from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
@@ -35,7 +34,7 @@ class PythonLiteral(str):
 
     __slots__ = ()
 
-    def __new__(cls, text: str) -> PythonLiteral:
+    def __new__(cls, text: str) -> "PythonLiteral":
         import ast  # here: `runner lint` and `next` import this module, and rarely parse a literal
 
         code = text.strip()
@@ -111,7 +110,7 @@ class CodemodDeclaration:
     @classmethod
     def gather(
         cls, sources: Mapping[str, bytes | None], options: Mapping[str, object], root: str
-    ) -> Gathered:
+    ) -> "Gathered":
         """A GATHERS codemod's analysis of every file (path -> bytes, None when missing);
         ``root``: the directory module names start from. The command (LibCST) does the work."""
         command = cls.load()
@@ -120,7 +119,7 @@ class CodemodDeclaration:
         return command.gather(sources, options, root)
 
     @classmethod
-    def load(cls) -> type[RunnerCodemod]:
+    def load(cls) -> "type[RunnerCodemod]":
         """The LibCST command (imports LibCST: call it only for a file that reaches it)."""
         module, _, name = cls.COMMAND.partition(":")
         command: type[RunnerCodemod] = getattr(importlib.import_module(module), name)
@@ -137,7 +136,7 @@ class CodemodDeclaration:
         return cls.NEEDLES
 
     @classmethod
-    def prefilter(cls) -> Prefilter:
+    def prefilter(cls) -> "Prefilter":
         """Cheap conservative pre-checks run before parsing (``codemods/prefilters.py``);
         a codemod without an entry there lets every file through."""
         from codemods.prefilters import prefilter_for

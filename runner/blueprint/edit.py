@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from typing import Literal
 
+from runner.blueprint import TaskState
 from runner.blueprint.model import Blueprint, Checkbox, Task, encode
 from runner.records import datarecord
 from runner.templating import render
@@ -121,9 +121,6 @@ def complete_task(bp: Blueprint, task: Task) -> bytes:
     edits = _marks([task, *task.steps], True) + _tracker_edits(bp, values)
     edits += _next_action_edit(bp, following)
     return apply_edits(bp.source, edits)
-
-
-TaskState = Literal["completed", "blocked", "pending", "skipped"]
 
 
 def _blocker_prefix(task: Task) -> str:
