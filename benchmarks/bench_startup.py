@@ -14,14 +14,20 @@ Bytecode is cached as after `pip install` (PYTHONDONTWRITEBYTECODE is unset for 
 and each command runs once, untimed, first); `--no-bytecode` measures with every module
 compiled from source on each run instead.
 
-    .venv/bin/python benchmarks/bench_startup.py [--runs N]
+`--instructions` adds the instructions each command executes, counted by valgrind's callgrind
+(one run each, about 5 s): the same figure on every run, however busy the machine, so it is
+the one to compare two versions by, where wall times on a shared machine vary by a quarter.
+
+    .venv/bin/python benchmarks/bench_startup.py [--runs N] [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -65,6 +71,22 @@ def _env(bytecode: bool) -> dict[str, str]:
     return env
 
 
+def instructions(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """Millions of instructions ``command`` executes (valgrind --tool=callgrind)."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"valgrind gave no count: {done.stderr.strip().splitlines()[-1:]}")
+    return int(found.group(1)) / 1e6
+
+
 def measure(args: list[str], cwd: Path, runs: int, bytecode: bool) -> tuple[float, float, float, int, str]:
     env = _env(bytecode)
     if bytecode:
@@ -91,8 +113,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--no-bytecode", action="store_true", help="compile every module on each run")
+    parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind)")
     options = parser.parse_args()
     runs, bytecode = options.runs, not options.no_bytecode
+    if options.instructions and shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind on PATH")
     with tempfile.TemporaryDirectory() as tmp:
         repo = make_demo_repo(Path(tmp) / "repo", [DEMO_BLUEPRINT])
         blueprint = f"blueprints/{DEMO_BLUEPRINT.name}"
@@ -101,6 +126,9 @@ def main() -> None:
             f"bytecode {'cached' if bytecode else 'not cached'}"
         )
         header = f"{'command':<26} {'wall ms':>8} {'cpu ms':>7} {'x floor':>8} {'modules':>8}"
+        if options.instructions:
+            header += f" {'M instr':>8} {'x floor':>8}"
+            floor_instr = instructions([sys.executable, "-c", "pass"], repo, _env(bytecode))
         print(header + "  heavy packages imported")
         for label, args in [
             ("runner --version", ["--version"]),
@@ -112,10 +140,17 @@ def main() -> None:
             ("runner lint --json", ["lint", blueprint, "--json"]),
         ]:
             wall, cpu, ratio, modules, heavy = measure(args, repo, runs, bytecode)
-            print(f"{label:<26} {wall:>8.0f} {cpu:>7.0f} {ratio:>8.2f} {modules:>8}  {heavy}")
+            row = f"{label:<26} {wall:>8.0f} {cpu:>7.0f} {ratio:>8.2f} {modules:>8}"
+            if options.instructions:
+                count = instructions([sys.executable, "-m", "runner", *args], repo, _env(bytecode))
+                row += f" {count:>8.1f} {count / floor_instr:>8.2f}"
+            print(f"{row}  {heavy}")
         floor = [_run([sys.executable, "-c", "pass"], repo, _env(bytecode)) for _ in range(runs)]
         wall, cpu = statistics.median(s[0] for s in floor), statistics.median(s[1] for s in floor)
-        print(f"{'python -c pass (floor)':<26} {wall:>8.0f} {cpu:>7.0f}")
+        row = f"{'python -c pass (floor)':<26} {wall:>8.0f} {cpu:>7.0f}"
+        if options.instructions:
+            row += f" {'':>8} {'':>8} {floor_instr:>8.1f}"
+        print(row)
         print(f"with load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
 
 
