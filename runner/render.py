@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from runner.console import Out, esc
 from runner.errors import ExitCode
-from runner.report import CommandData, CommandReport
+from runner.report import CommandReport
 
 if TYPE_CHECKING:  # `status` and `next` report no task
+    from runner.report import CommandData
     from runner.task_report import TaskReport
 
 

@@ -6,9 +6,13 @@ it); otherwise it is written as it is, so `runner show X > file.patch` gives a p
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from runner.console import Out, PlainOut, esc, write_raw
-from runner.report import CommandData
-from runner.review_data import LogData, RunsData, ShowData
+
+if TYPE_CHECKING:
+    from runner.report import CommandData
+    from runner.review_data import LogData, RunsData, ShowData
 
 _COLOUR = {
     "completed": "green",

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, TypedDict, final
 from runner.blueprint import TaskState
 from runner.errors import ExitCode, RunnerError
 from runner.records import datarecord, field
-from runner.review_data import KeptServerData, LogData, RevertData, RunsData, ShowData
 
 if TYPE_CHECKING:  # annotations only: reading a report must not import libcst or Jinja2
+    from runner.review_data import KeptServerData, LogData, RevertData, RunsData, ShowData
     from runner.task_report import TaskReport
 
 SCHEMA_VERSION = 1
@@ -165,21 +165,22 @@ class DemoData(TypedDict):
     transcript: str
 
 
-CommandData = (
-    StatusData
-    | NextData
-    | LintData
-    | CodemodListData
-    | CodemodApplyData
-    | DemoData
-    | CheckData
-    | WrittenData
-    | RevertData
-    | LogData
-    | ShowData
-    | RunsData
-    | KeptServerData
-)
+if TYPE_CHECKING:  # a type for annotations (its members are dicts at run time)
+    CommandData = (
+        StatusData
+        | NextData
+        | LintData
+        | CodemodListData
+        | CodemodApplyData
+        | DemoData
+        | CheckData
+        | WrittenData
+        | RevertData
+        | LogData
+        | ShowData
+        | RunsData
+        | KeptServerData
+    )
 
 
 @datarecord(frozen=True)
@@ -222,7 +223,7 @@ class CommandReport:
     message: str = ""
     tasks: list["TaskReport"] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    data: CommandData | None = None
+    data: "CommandData | None" = None  # a string: the alias exists for type checkers alone
     error: ErrorInfo | None = None
     code: str = ""  # empty: the error's code, else the default for the exit code
     next_action: JSONObject | None = None  # set last, from the rest (runner.guidance)
