@@ -49,3 +49,26 @@ def test_help_with_json_is_one_document_holding_the_same_text(capsys: pytest.Cap
     assert main(["lint", "--help", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert "exit codes:" in str(document) and "runner lint blueprints/PLAN-001.md --fix" in str(document)
+
+
+@pytest.mark.parametrize("columns", ["40", "200", "", "0", "-5", "wide"])
+def test_help_is_as_wide_as_argparse_would_make_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, columns: str
+) -> None:
+    """The CLI finds the terminal's width itself (no shutil at start-up): the same width
+    shutil.get_terminal_size gives argparse, and the help wraps to it."""
+    import argparse
+    import shutil
+
+    from runner import cli
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert cli._columns() == shutil.get_terminal_size().columns
+    text = _help(capsys, "lint")
+    options = text.split("options:\n", 1)[1].split("\n\n", 1)[0]
+    reference = argparse.HelpFormatter("runner lint")  # argparse's own width: shutil's, minus 2
+    assert max(map(len, options.splitlines())) <= reference._width
+    if columns == "40":  # wrapped, where 200 columns hold each option on one line
+        monkeypatch.setenv("COLUMNS", "200")
+        wide = _help(capsys, "lint").split("options:\n", 1)[1].split("\n\n", 1)[0]
+        assert len(options.splitlines()) > len(wide.splitlines()) == 4
