@@ -69,8 +69,10 @@ _FROM_IMPORT = LazyPattern(rf"""`{_PY}\s+-c\s+(["'])from\s+([\w.]+)\s+import\s+(
 _IMPORT = LazyPattern(rf"""`{_PY}\s+-c\s+(["'])import\s+([\w.]+(?:\s*,\s*[\w.]+)*)\s*\1`""")
 _PAIR_ABSENT = LazyPattern(r"\bno\s+`([\w.]+)`\s*\+\s*`([\w.]+)`\s+pattern", re.IGNORECASE)
 _CODE_ABSENT = LazyPattern(r"\bany\s+remaining\s+`([^`]+)`\s+pattern", re.IGNORECASE)
-_PRESENT = phrase("verify", r"^Verify\s+`([\w.]+)`\s+is\s+called\s+in\s+(.+?)\s*$")
-_NOT_CALLED = phrase("verify", r"^Verify\s+`([\w.]+)`\s+is\s+not\s+called\s+in\s+(.+?)\s*$")
+_PRESENT = phrase("verify", r"^Verify\s+`([\w.]+)`\s+is\s+called\s+in\s+(.+?)\s*$", needs="called")
+_NOT_CALLED = phrase(
+    "verify", r"^Verify\s+`([\w.]+)`\s+is\s+not\s+called\s+in\s+(.+?)\s*$", needs="not called"
+)
 _CODEMOD = phrase(
     "apply",
     r"^Apply\s+`(?P<name>[a-z0-9][a-z0-9-]*)`\s+to\s+(?P<targets>`[^`]+`(?:\s*(?:,|and|,\s*and)\s*`[^`]+`)*)"
@@ -101,22 +103,26 @@ _REMOVE_ITEMS = phrase(
 _REFERENCES = phrase(
     "verify",
     rf"^Verify\s+nothing\s+(?:still\s+)?refers\s+to\s+(?P<paths>{_PATHS})\s*\.?\s*$",
+    needs="nothing refers",
 )
 _IMPORT_TIME = phrase(
     "verify",
     r"^Verify\s+importing\s+`(?P<module>[^`]+)`\s+takes\s+at\s+most\s+(?P<percent>\d{1,3})\s*%\s+"
     r"of\s+its\s+time\s+before\s*\.?\s*$",
+    needs="importing takes",
 )
 _CONFIG_REFS = phrase(
     "verify",
     r"^Verify\s+config\s+references\s+resolve\s+in\s+`(?P<dir>[^`]+)`\s*\.?\s*$",
+    needs="config references",
 )
 # Symbol gates (runner/gates/symbols.py): "Verify `F` defines `NAME`", "Verify `F` exists".
 _DEFINES = phrase(
     "verify",
     r"^Verify\s+`(?P<file>[^`]+)`\s+defines\s+`(?P<symbol>[A-Za-z_][\w.]*)`\s*\.?\s*$",
+    needs="defines",
 )
-_EXISTS = phrase("verify", r"^Verify\s+`(?P<file>[^`]+)`\s+exists\s*\.?\s*$")
+_EXISTS = phrase("verify", r"^Verify\s+`(?P<file>[^`]+)`\s+exists\s*\.?\s*$", needs="exists")
 _AROUND = r"(?:\s*\(around\s+line\s+(?P<line>\d+)\))?\s*:?\s*$"
 _REPLACE_BLOCK = phrase(
     "replace",

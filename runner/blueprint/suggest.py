@@ -110,6 +110,7 @@ _USES = phrase(
     "verify",
     r"^Verify\s+(?:that\s+)?(?:the\s+)?(?:current\s+)?(?:implementation\s+|code\s+)?uses\s+"
     rf"`(?P<name>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?:\(\))?`{_IN_FILE}{_TAIL}",
+    needs="uses",
 )
 _REMOVE_DETACH = phrase(
     "remove",
