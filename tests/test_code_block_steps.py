@@ -127,7 +127,12 @@ def _load(path: Path) -> ModuleType:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    was = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # no __pycache__ in the repo: the next run would find it dirty
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = was
     return module
 
 
