@@ -1,5 +1,5 @@
-"""What a multi-file codemod's gather step found (kept apart from :mod:`codemods.contract`,
-which must not import ``dataclasses``; each GATHERS codemod's result subclasses it)."""
+"""The base of a GATHERS codemod's analysis result, apart from :mod:`codemods.contract`, which
+`runner next` and `lint` import and which must therefore not import ``dataclasses``."""
 
 from __future__ import annotations
 
