@@ -438,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.enable()
 
 
-def _main(words: list[str], collecting: bool = True) -> int:
+def _main(words: list[str], collecting: bool) -> int:
     as_json = "--json" in words  # anywhere on the line, before or after the command
     words = [w for w in words if w != "--json"]
     if words == ["--version"] and not as_json:
